@@ -49,7 +49,7 @@ async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
 
 async function importKeyPem(pem: string): Promise<webcrypto.CryptoKey> {
   const der = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""), "base64");
-  return (await webcrypto.subtle.importKey("pkcs8", der, RSA_ALG, true, ["sign"]));
+  return await webcrypto.subtle.importKey("pkcs8", der, RSA_ALG, true, ["sign"]);
 }
 
 function serial(): string {
