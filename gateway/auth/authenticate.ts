@@ -1,0 +1,409 @@
+/**
+ * The one composer: a request's credentials in, a {@link Principal} (or a pass for anonymous / passthrough
+ * routes) or a {@link Rejection} out (DESIGN §4). Steps, cheapest first:
+ *
+ * 0. route: unsafe path → `request_malformed`; no rule → `route_unknown`; anonymous/passthrough → pass;
+ * 1. extract the bearer token;
+ *    → verified-token cache (whole token as key): on a hit, steps 3–4, `exp` and the key's presence are
+ *      re-checked, so a disabled tenant, a revoked key or an expired token take effect at once;
+ *    → negative cache: a token recently refused after crypto is refused again without crypto;
+ * 2. decode (untrusted); 3. tenant and issuer; 4. policy; 5. key; 6. signature; 7. claims.
+ *
+ * No network call is ever derived from token content: keys are fetched only from configured URLs of
+ * registered tenants, and an unknown tenant is refused before any key look-up.
+ */
+import { LRUCache } from "lru-cache";
+import type { GatewayConfig, Route } from "../config/validate.js";
+import {
+  classifyToken,
+  keyIssuerMatches,
+  matchIssuer,
+  type Principal,
+  type PrincipalKind,
+  validateClaims,
+} from "./claims.js";
+import { type Clock, systemClock } from "./clock.js";
+import { decodeToken } from "./decode.js";
+import { extractBearerToken } from "./extract.js";
+import type { VerificationKey } from "./keys/jwk.js";
+import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
+import { type CompiledRoute, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
+import { type Rejection, type RejectionReason, reject } from "./rejection.js";
+import { createTenantRegistry, isTenant, resolveTenant, type TenantEntry, type TenantRegistry } from "./tenants.js";
+import { isSupportedAlg, verifySignature } from "./verify.js";
+
+/** What `authenticate` needs from an HTTP request. */
+export interface AuthRequest {
+  /** The request target as received: path plus optional `?query`. */
+  readonly url: string;
+  /** Every `Authorization` header value (see `CredentialSource.authorization`). */
+  readonly authorization: string | readonly string[] | undefined;
+  /** A buffered `application/x-www-form-urlencoded` body, if the HTTP layer has one. */
+  readonly formBody?: string | undefined;
+}
+
+/** A request that may proceed. */
+export interface AuthSuccess {
+  readonly ok: true;
+  /** The matched rule (forward the `Authorization` header only if `route.forwardAuthorization`). */
+  readonly route: Route;
+  /** The token's identity; undefined on anonymous and passthrough routes. */
+  readonly principal: Principal | undefined;
+}
+
+/** Outcome of {@link Authenticator.authenticate}; discriminate on `ok`. */
+export type AuthResult = AuthSuccess | Rejection;
+
+/** Cache and pipeline counters, for metrics. Monotonic. */
+export interface AuthCounters {
+  verifiedHits: number;
+  verifiedMisses: number;
+  negativeHits: number;
+  signatureChecks: number;
+}
+
+/** The authentication pipeline bound to a configuration and a key store. */
+export interface Authenticator {
+  /**
+   * Authenticates one request. Synchronous when no key fetch is needed (the common case); a promise when
+   * the token's key set is being fetched.
+   */
+  authenticate(request: AuthRequest): AuthResult | Promise<AuthResult>;
+  /**
+   * Swaps in a new configuration atomically (hot reload, admin flag flips). Key sets are synced (new tenants
+   * fetched); cached verdicts survive but are re-checked against the new tenants on their next use.
+   * Cache sizes are fixed at creation.
+   */
+  setConfig(config: GatewayConfig): void;
+  /** The configuration in force. */
+  readonly config: GatewayConfig;
+  /** The tenants in force. */
+  readonly tenants: TenantRegistry;
+  readonly keys: JwksStore;
+  readonly counters: Readonly<AuthCounters>;
+  /** Drops every cached verdict (both caches). */
+  clearCaches(): void;
+}
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions {
+  readonly config: GatewayConfig;
+  /** The JWKS cache; the authenticator registers the tenants' key sets with it. */
+  readonly keys: JwksStore;
+  readonly clock?: Clock;
+}
+
+interface Snapshot {
+  readonly config: GatewayConfig;
+  readonly registry: TenantRegistry;
+  readonly routes: readonly CompiledRoute[];
+  readonly passes: ReadonlyMap<CompiledRoute, AuthSuccess>;
+  readonly allowedAlgs: ReadonlySet<string>;
+  readonly maxTokenBytes: number;
+  readonly claimSettings: { readonly clockSkewSec: number; readonly deviceTokenRequireClientApp: boolean };
+  readonly generation: number;
+}
+
+interface VerifiedEntry {
+  readonly tenantId: string;
+  readonly fingerprint: string;
+  readonly setId: string;
+  readonly kid: string;
+  readonly key: VerificationKey;
+  readonly principal: Principal;
+  readonly expMs: number;
+  /** The last success built from this entry, reused while the route is the same (no allocation per hit). */
+  last: AuthSuccess | undefined;
+}
+
+interface NegativeEntry {
+  readonly rejection: Rejection;
+  readonly generation: number;
+}
+
+/** Verdicts reached after the signature check; remembered so a repeated bad token costs no crypto. */
+const NEGATIVE_CACHEABLE: ReadonlySet<RejectionReason> = new Set<RejectionReason>([
+  "signature_invalid",
+  "token_expired",
+  "token_not_yet_valid",
+  "audience_invalid",
+  "client_app_invalid",
+  "claim_invalid",
+]);
+
+/** Bytes per cached verdict besides the token itself (entry, principal, LRU bookkeeping). */
+const VERIFIED_ENTRY_OVERHEAD_BYTES = 512;
+
+const REQUEST_MALFORMED = Object.freeze(reject("request_malformed"));
+const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
+
+/**
+ * Creates the authenticator and registers the configuration's key sets with `keys` (which starts their
+ * boot fetch). Throws on programmer mistakes (missing store, bad config object); never for bad input.
+ *
+ * @param options configuration, key store, clock
+ * @example
+ * const keys = createJwksStore({ fetcher, settings: config.auth.jwks });
+ * const auth = createAuthenticator({ config, keys });
+ * const result = await auth.authenticate({ url: req.url, authorization: req.headers.authorization });
+ * if (!result.ok) { const { status, headers } = rejectionResponse(result, config.auth.realm); … }
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { keys } = options;
+  if (keys === undefined || typeof keys.lookupKey !== "function") {
+    throw new TypeError("createAuthenticator: keys must be a JwksStore");
+  }
+  const clock = options.clock ?? systemClock;
+  const perf = { now: () => clock.now() };
+  let generation = 0;
+
+  const buildSnapshot = (config: GatewayConfig): Snapshot => {
+    if (config === undefined || !Array.isArray(config.azureServices) || config.auth === undefined) {
+      throw new TypeError("createAuthenticator: config must be a validated GatewayConfig");
+    }
+    for (const alg of config.auth.allowedAlgs) {
+      if (!isSupportedAlg(alg)) throw new TypeError(`createAuthenticator: unsupported alg ${alg}`);
+    }
+    const routes = compileRoutes(config.routes);
+    const passes = new Map<CompiledRoute, AuthSuccess>();
+    for (const route of routes) {
+      if (route.requirement === "anonymous" || route.requirement === "passthrough") {
+        passes.set(route, Object.freeze({ ok: true as const, route, principal: undefined }));
+      }
+    }
+    generation += 1;
+    return {
+      config,
+      registry: createTenantRegistry(config),
+      routes,
+      passes,
+      allowedAlgs: new Set(config.auth.allowedAlgs),
+      maxTokenBytes: config.auth.maxTokenBytes,
+      claimSettings: {
+        clockSkewSec: config.auth.clockSkewSec,
+        deviceTokenRequireClientApp: config.auth.deviceTokenRequireClientApp,
+      },
+      generation,
+    };
+  };
+
+  let snapshot = buildSnapshot(options.config);
+  keys.sync(snapshot.registry.keySets);
+
+  const { verifiedCache: vc, negativeCache: nc } = options.config.auth;
+  const verified = new LRUCache<string, VerifiedEntry>({
+    max: vc.maxEntries,
+    maxSize: vc.maxBytes,
+    sizeCalculation: (_value, token) => token.length + VERIFIED_ENTRY_OVERHEAD_BYTES,
+    perf,
+  });
+  const negative = new LRUCache<string, NegativeEntry>({ max: nc.maxEntries, ttl: nc.ttlMs, perf });
+  const counters: AuthCounters = { verifiedHits: 0, verifiedMisses: 0, negativeHits: 0, signatureChecks: 0 };
+
+  const remember = (token: string, rejection: Rejection, snap: Snapshot, ttlMs?: number): Rejection => {
+    if (NEGATIVE_CACHEABLE.has(rejection.reason)) {
+      const entry = { rejection, generation: snap.generation };
+      if (ttlMs === undefined) negative.set(token, entry);
+      else if (ttlMs > 0) negative.set(token, entry, { ttl: Math.min(ttlMs, nc.ttlMs) });
+    }
+    return rejection;
+  };
+
+  /** Steps 6–7 once the key is known. */
+  const finish = (
+    snap: Snapshot,
+    token: string,
+    signingInputLength: number,
+    alg: string,
+    kid: string,
+    payload: Readonly<Record<string, unknown>>,
+    tenant: TenantEntry,
+    setId: string,
+    version: 1 | 2,
+    kind: PrincipalKind,
+    route: CompiledRoute,
+    lookup: KeyLookup,
+  ): AuthResult => {
+    if (!isKey(lookup)) return reject(lookup.reason, tenant.challenge, lookup.retryAfterSec);
+    // A JWK that names its algorithm may only verify that algorithm (RFC 7517 §4.4).
+    if (lookup.alg !== undefined && lookup.alg !== alg) return reject("key_not_found", tenant.challenge);
+    counters.signatureChecks += 1;
+    if (!isSupportedAlg(alg) || !verifySignature(token, signingInputLength, alg, lookup.key)) {
+      return remember(token, reject("signature_invalid", tenant.challenge), snap);
+    }
+    const iss = payload.iss as string; // a string: checked by resolveTenant
+    if (!keyIssuerMatches(lookup, tenant.tenantId, iss)) return reject("issuer_invalid", tenant.challenge);
+    const nowMs = clock.now();
+    const principal = validateClaims(payload, tenant, version, kind, nowMs / 1000, snap.claimSettings);
+    if (!("kind" in principal)) {
+      const nbf = payload.nbf;
+      const ttl =
+        principal.reason === "token_not_yet_valid" && typeof nbf === "number"
+          ? (nbf - snap.claimSettings.clockSkewSec) * 1000 - nowMs
+          : undefined;
+      return remember(token, principal, snap, ttl);
+    }
+    const success: AuthSuccess = { ok: true, route, principal };
+    // Entry lifetime ≤ exp (DESIGN §6): after exp the token goes through the full pipeline again.
+    const expMs = principal.expiresAtSec * 1000;
+    const ttl = Math.floor(expMs - nowMs);
+    if (ttl > 0) {
+      verified.set(
+        token,
+        {
+          tenantId: tenant.tenantId,
+          fingerprint: tenant.fingerprint,
+          setId,
+          kid,
+          key: lookup,
+          principal,
+          expMs,
+          last: success,
+        },
+        { ttl },
+      );
+    }
+    return success;
+  };
+
+  /** The full pipeline for a token with no usable cached verdict. */
+  const verifyToken = (
+    snap: Snapshot,
+    token: string,
+    route: CompiledRoute,
+    path: string,
+  ): AuthResult | Promise<AuthResult> => {
+    const decoded = decodeToken(token, snap.allowedAlgs);
+    if (!("header" in decoded)) return decoded;
+    const { header, payload, signingInputLength } = decoded;
+
+    const resolved = resolveTenant(snap.registry, payload);
+    if (!isTenant(resolved)) return resolved;
+
+    const kind = classifyToken(payload);
+    const refused = checkPolicy(resolved, route, kind, path);
+    if (refused !== undefined) return refused;
+    // Policy allowed the kind, so it is a principal kind (app/unknown are allowed nowhere).
+    const principalKind = kind as PrincipalKind;
+
+    // The issuer picks the key set (v1 or v2); checked before any key look-up.
+    const version = matchIssuer(resolved, payload.iss);
+    if (version === undefined) return reject("issuer_invalid", resolved.challenge);
+    const setId = version === 1 ? resolved.keySetV1.id : resolved.keySetV2.id;
+
+    const lookup = keys.lookupKey(setId, header.kid);
+    const done = (found: KeyLookup): AuthResult =>
+      finish(
+        snap,
+        token,
+        signingInputLength,
+        header.alg,
+        header.kid,
+        payload,
+        resolved,
+        setId,
+        version,
+        principalKind,
+        route,
+        found,
+      );
+    return lookup instanceof Promise ? lookup.then(done) : done(lookup);
+  };
+
+  const authenticate = (request: AuthRequest): AuthResult | Promise<AuthResult> => {
+    const snap = snapshot;
+    const url = request.url;
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    if (!isSafePath(path)) return REQUEST_MALFORMED;
+    const route = matchRoute(snap.routes, path);
+    if (route === undefined) return ROUTE_UNKNOWN;
+    const pass = snap.passes.get(route);
+    if (pass !== undefined) return pass;
+
+    const token = extractBearerToken(
+      {
+        authorization: request.authorization,
+        query: q === -1 ? undefined : url.slice(q + 1),
+        formBody: request.formBody,
+      },
+      snap.maxTokenBytes,
+    );
+    if (typeof token !== "string") return token;
+
+    const cached = verified.get(token);
+    if (cached !== undefined) {
+      const answer = answerFromCache(snap, token, cached, route, path);
+      if (answer !== undefined) {
+        counters.verifiedHits += 1;
+        return answer;
+      }
+    }
+    counters.verifiedMisses += 1;
+    const refused = negative.get(token);
+    if (refused !== undefined && refused.generation === snap.generation) {
+      counters.negativeHits += 1;
+      return refused.rejection;
+    }
+    return verifyToken(snap, token, route, path);
+  };
+
+  /**
+   * A cached verdict, re-checked: tenant still registered with the same verification inputs, policy, exp,
+   * key still published. Undefined means "verify again".
+   */
+  const answerFromCache = (
+    snap: Snapshot,
+    token: string,
+    entry: VerifiedEntry,
+    route: CompiledRoute,
+    path: string,
+  ): AuthResult | undefined => {
+    const tenant = snap.registry.get(entry.tenantId);
+    if (tenant === undefined || tenant.fingerprint !== entry.fingerprint) {
+      verified.delete(token);
+      return undefined;
+    }
+    const refused = checkPolicy(tenant, route, entry.principal.kind, path);
+    if (refused !== undefined) return refused;
+    if (clock.now() >= entry.expMs) {
+      verified.delete(token);
+      return undefined;
+    }
+    const current = keys.currentKey(entry.setId, entry.kid);
+    if (current !== entry.key) {
+      if (!isKey(current) && current.reason === "keys_unavailable") {
+        return reject("keys_unavailable", tenant.challenge, current.retryAfterSec);
+      }
+      // Revoked (or replaced under the same kid): the verdict dies with its key.
+      verified.delete(token);
+      return undefined;
+    }
+    const last = entry.last;
+    if (last !== undefined && last.route === route) return last;
+    const success: AuthSuccess = { ok: true, route, principal: entry.principal };
+    entry.last = success;
+    return success;
+  };
+
+  return {
+    authenticate,
+    setConfig(config: GatewayConfig): void {
+      const next = buildSnapshot(config);
+      keys.sync(next.registry.keySets);
+      snapshot = next;
+    },
+    get config() {
+      return snapshot.config;
+    },
+    get tenants() {
+      return snapshot.registry;
+    },
+    keys,
+    counters,
+    clearCaches(): void {
+      verified.clear();
+      negative.clear();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Step 7 — claims, read only after the signature holds (except for the untrusted pre-checks that pick a key
+ * and reject early). Rules follow Microsoft's validator order (ENTRA.md "Keys"): issuer → signing-key issuer
+ * → audience → lifetime, then the Configuration Manager specifics (client app, token kind).
+ */
+import type { JsonObject } from "./decode.js";
+import type { VerificationKey } from "./keys/jwk.js";
+import { type Rejection, reject } from "./rejection.js";
+import type { TenantEntry } from "./tenants.js";
+
+/** Token kinds (ENTRA.md "Classification"). */
+export type TokenKind = "user" | "device" | "userDevice" | "app" | "unknown";
+
+/** Kinds a principal can have: app and unrecognised tokens never authenticate a request. */
+export type PrincipalKind = "user" | "device" | "userDevice";
+
+/** Token format version, from its issuer. */
+export type TokenVersion = 1 | 2;
+
+/** Who a verified token identifies. Identity is `tenantId` + `objectId` (never `upn`, per Microsoft). */
+export interface Principal {
+  readonly kind: PrincipalKind;
+  readonly tenantId: string;
+  /** `oid`: the user or device object. */
+  readonly objectId: string;
+  /** `deviceid`, for device and user+device tokens. */
+  readonly deviceId: string | undefined;
+  /** `appid` (v1) / `azp` (v2), when present. */
+  readonly clientAppId: string | undefined;
+  /** `upn`, else `unique_name`, else `preferred_username` (display only). */
+  readonly userName: string | undefined;
+  readonly subject: string | undefined;
+  readonly version: TokenVersion;
+  /** `exp` in seconds since the epoch. */
+  readonly expiresAtSec: number;
+}
+
+/** Settings the claim checks read. */
+export interface ClaimSettings {
+  readonly clockSkewSec: number;
+  readonly deviceTokenRequireClientApp: boolean;
+}
+
+function has(payload: JsonObject, name: string): boolean {
+  return payload[name] !== undefined;
+}
+
+/**
+ * Classifies a token (ENTRA.md, our model): device = `idtyp` "device", or `deviceid` equal to `sub` with no
+ * user claims; user+device = user claims and `deviceid`; user = user claims without `deviceid`;
+ * app = `idtyp` "app", or `roles` without `scp`. User claims are `scp`, `upn`, `unique_name`,
+ * `preferred_username` or `idtyp` "user". Reading untrusted claims here only ever narrows access.
+ *
+ * @param payload the claims set
+ */
+export function classifyToken(payload: JsonObject): TokenKind {
+  const idtyp = payload.idtyp;
+  if (idtyp === "device") return "device";
+  if (idtyp === "app") return "app";
+  const deviceId = payload.deviceid;
+  const hasDevice = typeof deviceId === "string" && deviceId.length > 0;
+  const userClaims =
+    idtyp === "user" ||
+    has(payload, "scp") ||
+    has(payload, "upn") ||
+    has(payload, "unique_name") ||
+    has(payload, "preferred_username");
+  if (userClaims) return hasDevice ? "userDevice" : "user";
+  if (hasDevice && payload.sub === deviceId) return "device";
+  if (has(payload, "roles")) return "app";
+  return "unknown";
+}
+
+/**
+ * Which of the tenant's issuers the token claims: ordinal equality, trailing slash exactly as Entra issues
+ * it (v1 `https://sts.windows.net/{tid}/`, v2 `https://{authority}/{tid}/v2.0`).
+ *
+ * @param tenant the resolved tenant
+ * @param iss the token's `iss`
+ * @returns 1, 2, or undefined when it is neither
+ */
+export function matchIssuer(tenant: TenantEntry, iss: unknown): TokenVersion | undefined {
+  if (iss === tenant.issuerV1) return 1;
+  if (iss === tenant.issuerV2) return 2;
+  return undefined;
+}
+
+/**
+ * Signing-key issuer binding (Microsoft.IdentityModel's `ValidateIssuerSigningKey` for Entra): when the JWK
+ * carries `issuer`, the token's `iss` must equal it after `{tenantid}` is replaced by the token's `tid`.
+ * Stops a key published for one tenant (multi-tenant documents) from vouching for another.
+ *
+ * @param key the verifying key
+ * @param tenantId the token's tenant
+ * @param iss the token's issuer
+ */
+export function keyIssuerMatches(key: VerificationKey, tenantId: string, iss: string): boolean {
+  if (key.issuer === undefined) return true;
+  return key.issuer.replaceAll("{tenantid}", tenantId) === iss;
+}
+
+function audienceMatches(tenant: TenantEntry, aud: unknown): boolean {
+  // Trailing slash ignored, otherwise ordinal (Microsoft.IdentityModel audience validation).
+  if (typeof aud === "string") {
+    return tenant.audiences.has(aud.length > 1 && aud.endsWith("/") ? aud.slice(0, -1) : aud);
+  }
+  // RFC 7519 §4.1.3 allows an array; Entra never sends one, but if it did any match would do.
+  if (Array.isArray(aud)) return aud.some((a) => typeof a === "string" && audienceMatches(tenant, a));
+  return false;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Checks the claims of a token whose signature has been verified and builds its principal.
+ *
+ * @param payload the verified claims
+ * @param tenant the token's tenant
+ * @param version from {@link matchIssuer}
+ * @param kind from {@link classifyToken}, already allowed by policy
+ * @param nowSec current time in seconds
+ * @param settings skew and the device-token client-app switch
+ * @returns the principal, or `claim_invalid`, `audience_invalid`, `token_expired`, `token_not_yet_valid`,
+ *   `client_app_invalid`
+ */
+export function validateClaims(
+  payload: JsonObject,
+  tenant: TenantEntry,
+  version: TokenVersion,
+  kind: PrincipalKind,
+  nowSec: number,
+  settings: ClaimSettings,
+): Principal | Rejection {
+  const challenge = tenant.challenge;
+  // `ver` must agree with the issuer form when present.
+  const ver = payload.ver;
+  if (ver !== undefined && ver !== (version === 1 ? "1.0" : "2.0")) return reject("claim_invalid", challenge);
+
+  if (!audienceMatches(tenant, payload.aud)) return reject("audience_invalid", challenge);
+
+  // RFC 7519 §4.1.4: reject when now >= exp (plus skew); Entra always sets exp, so it is required.
+  const exp = payload.exp;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return reject("claim_invalid", challenge);
+  if (nowSec >= exp + settings.clockSkewSec) return reject("token_expired", challenge);
+  // RFC 7519 §4.1.5: not before nbf (minus skew).
+  const nbf = payload.nbf;
+  if (nbf !== undefined) {
+    if (typeof nbf !== "number" || !Number.isFinite(nbf)) return reject("claim_invalid", challenge);
+    if (nowSec + settings.clockSkewSec < nbf) return reject("token_not_yet_valid", challenge);
+  }
+
+  // CM: the token must have been requested by the tenant's registered client app (`appid` v1, `azp` v2).
+  // Device tokens often carry none (ENTRA.md): checked only when present unless configured required.
+  const client = version === 1 ? payload.appid : payload.azp;
+  if (client === undefined) {
+    if (kind !== "device" || settings.deviceTokenRequireClientApp) return reject("client_app_invalid", challenge);
+  } else if (typeof client !== "string" || !tenant.clientApps.has(client)) {
+    return reject("client_app_invalid", challenge);
+  }
+
+  const oid = payload.oid;
+  if (typeof oid !== "string" || oid.length === 0) return reject("claim_invalid", challenge);
+  const deviceId = optionalString(payload.deviceid);
+  return {
+    kind,
+    tenantId: tenant.tenantId,
+    objectId: oid,
+    deviceId,
+    clientAppId: optionalString(client),
+    userName:
+      optionalString(payload.upn) ?? optionalString(payload.unique_name) ?? optionalString(payload.preferred_username),
+    subject: optionalString(payload.sub),
+    version,
+    expiresAtSec: exp,
+  };
+}

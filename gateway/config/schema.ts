@@ -1,0 +1,264 @@
+/**
+ * The configuration file's schema (zod 4), with every default written next to the field it belongs to.
+ *
+ * The shape mirrors Configuration Manager's Azure Services Wizard (`seed/azure-services-wizard.md`) and
+ * DESIGN §5. Objects are strict: an unknown key is a problem, never silently ignored (a typo such as
+ * `disableAuthentification: true` must stop the boot, not leave a tenant open). Durations carry their unit
+ * in the name (`…Ms`, `…Sec`). Rules that span several fields or services live in `validate.ts`.
+ */
+import { z } from "zod";
+
+/** A GUID in its canonical 8-4-4-4-12 hexadecimal form (Entra tenant and application IDs). */
+export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Service types offered by the Azure Services Wizard. */
+export const SERVICE_TYPES = ["cloudManagement", "logAnalytics", "storeForBusiness"] as const;
+/** One of {@link SERVICE_TYPES}. */
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+/** Azure environments Configuration Manager offers (the wizard's "Azure environment" list). */
+export const ENVIRONMENT_NAMES = ["AzurePublicCloud", "AzureUSGovernmentCloud"] as const;
+/** One of {@link ENVIRONMENT_NAMES}. */
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** JWS algorithms the gateway can verify (RFC 7518 §3.3 and §3.5); Entra signs with RS256 only. */
+export const SUPPORTED_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"] as const;
+/** One of {@link SUPPORTED_ALGS}. */
+export type SupportedAlg = (typeof SUPPORTED_ALGS)[number];
+
+/** Route requirements (DESIGN §5). `entra` accepts a user, device or user+device token. */
+export const ROUTE_REQUIREMENTS = ["anonymous", "passthrough", "user", "device", "entra"] as const;
+/** One of {@link ROUTE_REQUIREMENTS}. */
+export type RouteRequirement = (typeof ROUTE_REQUIREMENTS)[number];
+
+const guid = z.string().regex(GUID_PATTERN, { message: "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)" });
+const nonEmpty = z.string().trim().min(1, { message: "must not be empty" });
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+/**
+ * A secret given as exactly one of an inline `value`, an environment variable name (`fromEnv`) or a file
+ * path (`fromFile`). Resolution (does the variable exist, is the file readable) happens in `validate.ts`.
+ */
+export const SecretSourceSchema = z
+  .strictObject({
+    value: nonEmpty.optional(),
+    fromEnv: nonEmpty.optional(),
+    fromFile: nonEmpty.optional(),
+  })
+  .superRefine((secret, ctx) => {
+    const given = (["value", "fromEnv", "fromFile"] as const).filter((k) => secret[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must have exactly one of value, fromEnv, fromFile (found ${given.length === 0 ? "none" : given.join(", ")})`,
+      });
+    }
+  });
+
+/** The server ("Web app / API") app registration: its App ID URI is the token audience. */
+export const WebAppSchema = z.strictObject({
+  name: nonEmpty,
+  clientId: guid,
+  appIdUri: nonEmpty,
+  secret: SecretSourceSchema,
+  /** ISO 8601 date (`2026-05-01`) or date-time with offset. Imported apps get no CM notification; we warn anyway. */
+  secretExpiry: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
+  origin: z.enum(["imported", "created"]).default("imported"),
+});
+
+/** The client ("Native") app registration: its client ID appears in tokens as `appid` (v1) / `azp` (v2). */
+export const NativeAppSchema = z.strictObject({
+  name: nonEmpty,
+  clientId: guid,
+});
+
+/** One Azure service as the wizard creates it. */
+export const AzureServiceSchema = z.strictObject({
+  name: nonEmpty,
+  description: z.string().default(""),
+  type: z.enum(SERVICE_TYPES),
+  environment: z.enum(ENVIRONMENT_NAMES).default("AzurePublicCloud"),
+  /** CM 2207+ "Administration Service Management": this tenant's tokens reach only `/AdminService/`. */
+  adminServiceManagement: z.boolean().default(false),
+  tenant: z.strictObject({ id: guid, name: nonEmpty }),
+  webApp: WebAppSchema,
+  nativeApp: NativeAppSchema.optional(),
+  /** CM 2010+ "Disable Microsoft Entra authentication for this tenant"; takes effect on the next request. */
+  disableAuthentication: z.boolean().default(false),
+});
+
+/**
+ * Per-environment overrides of the authority and of the issuer / JWKS templates. Templates use the
+ * placeholders `{authority}` (the authority host, port included when not 443) and `{tenantid}` (Entra's own
+ * placeholder in key `issuer` values). Unset fields take {@link DEFAULT_ENVIRONMENTS}.
+ */
+export const EnvironmentOverrideSchema = z.strictObject({
+  authorityHost: nonEmpty.optional(),
+  issuerV1: nonEmpty.optional(),
+  issuerV2: nonEmpty.optional(),
+  jwksV1: nonEmpty.optional(),
+  jwksV2: nonEmpty.optional(),
+  /** PEM file of the CA that signs the authority's TLS certificate (the emulator's local CA). */
+  caFile: nonEmpty.optional(),
+  /** The same CA inline, as PEM text. */
+  ca: nonEmpty.optional(),
+});
+
+/** A fully resolved environment: every template set. */
+export interface EnvironmentTemplates {
+  readonly authorityHost: string;
+  readonly issuerV1: string;
+  readonly issuerV2: string;
+  readonly jwksV1: string;
+  readonly jwksV2: string;
+}
+
+/**
+ * Built-in environments from ENTRA.md's cloud table. The US Government v1 issuer is unconfirmed by
+ * Microsoft (ENTRA.md), which is one reason every template is overridable.
+ */
+export const DEFAULT_ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentTemplates>> = Object.freeze({
+  AzurePublicCloud: Object.freeze({
+    authorityHost: "login.microsoftonline.com",
+    issuerV1: "https://sts.windows.net/{tenantid}/",
+    issuerV2: "https://{authority}/{tenantid}/v2.0",
+    jwksV1: "https://{authority}/{tenantid}/discovery/keys",
+    jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
+  }),
+  AzureUSGovernmentCloud: Object.freeze({
+    authorityHost: "login.microsoftonline.us",
+    issuerV1: "https://sts.windows.net/{tenantid}/",
+    issuerV2: "https://{authority}/{tenantid}/v2.0",
+    jwksV1: "https://{authority}/{tenantid}/discovery/keys",
+    jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
+  }),
+});
+
+/** One ordered prefix rule. First match wins; a path no rule matches is refused. */
+export const RouteSchema = z.strictObject({
+  /** Case-insensitive path prefix (IIS, behind which the MP runs, matches paths case-insensitively). */
+  prefix: z.string().startsWith("/", { message: "must start with /" }),
+  requirement: z.enum(ROUTE_REQUIREMENTS),
+  /** Forward the client's `Authorization` header upstream. Default: false for anonymous, true otherwise. */
+  forwardAuthorization: z.boolean().optional(),
+});
+
+/**
+ * Configuration Manager's default routes (DESIGN §5), used when the file sets no `routes`.
+ * `/CCM_Proxy_ServerAuth/` is the AADAuthInfo discovery endpoint clients call before they have a token.
+ */
+export const DEFAULT_ROUTES: ReadonlyArray<z.input<typeof RouteSchema>> = Object.freeze([
+  Object.freeze({ prefix: "/SMS_MP/.sms_aut", requirement: "anonymous" as const, forwardAuthorization: false }),
+  Object.freeze({ prefix: "/CCM_Proxy_ServerAuth/", requirement: "anonymous" as const, forwardAuthorization: false }),
+  // The MP exchanges the Entra token for a CCM token, so it needs to see it.
+  Object.freeze({ prefix: "/CCM_STS", requirement: "entra" as const, forwardAuthorization: true }),
+  // The MP authenticates these itself (CCM token or PKI).
+  Object.freeze({ prefix: "/ccm_system_tokenauth/", requirement: "passthrough" as const, forwardAuthorization: true }),
+  Object.freeze({ prefix: "/AdminService/", requirement: "user" as const, forwardAuthorization: true }),
+]);
+
+/** JWKS cache settings (DESIGN §6; Microsoft's signing-key rollover guidance for the defaults). */
+export const JwksSettingsSchema = z.strictObject({
+  /** Background refresh period; each tenant's timer is jittered by ±10 %. */
+  refreshIntervalMs: positiveInt.default(3_600_000),
+  /** How long a successful fetch counts as fresh. */
+  ttlMs: positiveInt.default(86_400_000),
+  /** Unknown-`kid` refreshes of one key set are at most one per this period. */
+  unknownKidCooldownMs: nonNegativeInt.default(300_000),
+  /** Unknown-`kid` refreshes across all tenants, per minute (token bucket). */
+  globalRefetchBudgetPerMinute: positiveInt.default(30),
+  /** Once keys stop being fresh (fetch failing, or older than `ttlMs`), they are still served this long. */
+  staleWindowMs: nonNegativeInt.default(86_400_000),
+  /** One JWKS request, connect to body end. */
+  fetchTimeoutMs: positiveInt.default(5_000),
+  /** Largest JWKS document accepted. */
+  maxBytes: positiveInt.default(1_048_576),
+  /** After a failed fetch, retry after this long, doubling up to `retryMaxMs`. */
+  retryMinMs: positiveInt.default(2_000),
+  retryMaxMs: positiveInt.default(300_000),
+  /** Keep a copy of each fetched JWKS here so a restart during an IdP outage still serves. */
+  diskCacheDir: nonEmpty.optional(),
+});
+
+/** Authentication settings. */
+export const AuthSettingsSchema = z.strictObject({
+  /** `realm` of every challenge (RFC 6750 §3). */
+  realm: nonEmpty.default("entra-gateway"),
+  allowedAlgs: z
+    .array(z.enum(SUPPORTED_ALGS))
+    .min(1)
+    .default(["RS256"])
+    .refine((a) => new Set(a).size === a.length, { message: "must not repeat an algorithm" }),
+  maxTokenBytes: positiveInt.max(1_048_576).default(16_384),
+  clockSkewSec: nonNegativeInt.max(3_600).default(300),
+  /** Refuse device tokens that carry no `appid`/`azp` (Entra often omits it on device tokens). */
+  deviceTokenRequireClientApp: z.boolean().default(false),
+  jwks: JwksSettingsSchema.prefault({}),
+  verifiedCache: z
+    .strictObject({
+      maxEntries: positiveInt.default(50_000),
+      maxBytes: positiveInt.default(64 * 1_048_576),
+    })
+    .prefault({}),
+  negativeCache: z
+    .strictObject({
+      maxEntries: positiveInt.default(10_000),
+      ttlMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
+});
+
+/** The management point behind the gateway (DESIGN §7). */
+export const UpstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }),
+  /** CA that signs the MP's certificate (pinned). */
+  caFile: nonEmpty.optional(),
+  /** The gateway's client certificate and key for mTLS towards the MP. */
+  clientCertFile: nonEmpty.optional(),
+  clientKeyFile: nonEmpty.optional(),
+  connectTimeoutMs: positiveInt.default(5_000),
+  headersTimeoutMs: positiveInt.default(30_000),
+  bodyTimeoutMs: positiveInt.default(300_000),
+  keepAliveTimeoutMs: positiveInt.default(4_000),
+  connections: positiveInt.default(128),
+});
+
+/** The gateway's own listener. */
+export const ListenSchema = z.strictObject({
+  host: nonEmpty.default("0.0.0.0"),
+  port: z.number().int().min(0).max(65_535).default(8443),
+  certFile: nonEmpty.optional(),
+  keyFile: nonEmpty.optional(),
+  bodyLimitBytes: positiveInt.default(1_073_741_824),
+});
+
+/** The whole file. */
+export const ConfigSchema = z.strictObject({
+  azureServices: z.array(AzureServiceSchema).default([]),
+  environments: z
+    .strictObject({
+      AzurePublicCloud: EnvironmentOverrideSchema.optional(),
+      AzureUSGovernmentCloud: EnvironmentOverrideSchema.optional(),
+    })
+    .default({}),
+  routes: z.array(RouteSchema).optional(),
+  auth: AuthSettingsSchema.prefault({}),
+  upstream: UpstreamSchema,
+  listen: ListenSchema.prefault({}),
+});
+
+/** What the file may contain (defaults optional). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** The file after parsing and defaults, before cross-field resolution. */
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+/** One parsed service. */
+export type ParsedAzureService = z.output<typeof AzureServiceSchema>;
+/** Parsed auth settings. */
+export type AuthSettings = z.output<typeof AuthSettingsSchema>;
+/** Parsed JWKS settings. */
+export type JwksSettings = z.output<typeof JwksSettingsSchema>;
+/** Parsed upstream settings (file paths not yet read). */
+export type ParsedUpstream = z.output<typeof UpstreamSchema>;
+/** Parsed listener settings (file paths not yet read). */
+export type ParsedListen = z.output<typeof ListenSchema>;
