@@ -46,6 +46,8 @@ export interface PrivateSigningJwk extends JsonWebKey {
   tid: string;
   /** Whether this is the tenant's current signing key (non-standard member). */
   current: boolean;
+  /** When a rotated-out key stops being published, ms since the epoch (non-standard member). */
+  retiresAt?: number;
   x5c: string[];
 }
 
@@ -87,6 +89,7 @@ function fromPrivateJwk(jwk: PrivateSigningJwk): SigningKey {
     privateKey: createPrivateKey({ key: jwk, format: "jwk" }),
     publicJwk: { n: jwk.n!, e: jwk.e! },
     createdAt: 0,
+    ...(jwk.retiresAt !== undefined ? { retiresAt: jwk.retiresAt } : {}),
   };
 }
 
@@ -199,6 +202,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
             use: "sig",
             tid: tenantId,
             current: k === r.current,
+            ...(k.retiresAt !== undefined ? { retiresAt: k.retiresAt } : {}),
             x5c: [k.certDer],
           });
         }
