@@ -3,8 +3,9 @@
  * material (or the Entra emulator's, when discovery runs against it), and undici dispatchers that present
  * the gateway's client certificate, another certificate of the same CA, or none.
  */
+import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
-import type { DiscoveryOptions } from "../../mp-simulator/discovery.js";
+import type { DiscoveryOptions, DiscoveryTenantOptions } from "../../mp-simulator/discovery.js";
 import type { EntraIdentity } from "../../mp-simulator/identity.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../../mp-simulator/server.js";
 import { createTlsMaterial, issueCertificate, type TlsMaterial } from "../../stack/tls.js";
@@ -20,7 +21,7 @@ export interface CallResult {
 export interface CallInit {
   headers?: Record<string, string>;
   json?: unknown;
-  body?: string | Buffer | AsyncIterable<Buffer>;
+  body?: string | Buffer | Readable;
   /** Default: the gateway's dispatcher. */
   dispatcher?: Agent;
   identity?: EntraIdentity;
@@ -66,6 +67,10 @@ export interface StartMpOptions {
   /** Run discovery against a fresh Entra emulator with these overrides. */
   readonly discovery?: Partial<Omit<DiscoveryOptions, "authorityUrl" | "graphUrl">> | true;
   readonly mp?: Partial<MpSimulatorOptions>;
+  /** Rewrites the discovery tenants built from the emulator's directory (e.g. a wrong secret). */
+  readonly mapTenants?: (tenants: DiscoveryTenantOptions[]) => DiscoveryTenantOptions[];
+  /** Runs after the emulator started and before the MP starts (e.g. to switch on an outage). */
+  readonly beforeStart?: (emulator: EmulatorHarness) => Promise<void>;
 }
 
 /** Starts an MP (and an emulator when discovery is wanted). */
@@ -77,7 +82,7 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
     emulator = await startEmulator();
     tls = emulator.tls;
     const overrides = options.discovery === true ? {} : options.discovery;
-    const tenants = emulator.sim.directory.tenants.map((t) => {
+    const seeded = emulator.sim.directory.tenants.map((t) => {
       const server = emulator!.sim.directory.findApp(t, t.serverAppId)!;
       return {
         tenantId: t.id,
@@ -87,6 +92,8 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
         name: t.name,
       };
     });
+    const tenants = options.mapTenants ? options.mapTenants(seeded) : seeded;
+    await options.beforeStart?.(emulator);
     discovery = {
       tenants,
       authorityUrl: emulator.sim.url,
