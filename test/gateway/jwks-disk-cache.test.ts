@@ -1,18 +1,18 @@
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createFileJwksDiskCache } from "../../gateway/auth/keys/disk-cache.js";
-import { createHarness, FakeClock, flushPromises, outcome, TENANT_A } from "./fixtures.js";
+import { createHarness, FakeClock, outcome, TENANT_A } from "./fixtures.js";
 
 describe("JWKS on-disk copy", () => {
   it("when the gateway restarts during an IdP outage, then the copy on disk still validates tokens", async () => {
     const dir = mkdtempSync(join(tmpdir(), "jwks-"));
     const first = await createHarness({ diskCache: createFileJwksDiskCache(dir) });
-    await flushPromises();
+    const jsonFiles = () => readdirSync(dir).filter((f) => f.endsWith(".json"));
+    await vi.waitFor(() => expect(jsonFiles().length).toBe(8)); // 4 tenants × v1/v2, written in the background
     first.keys.close();
-    const files = readdirSync(dir);
-    expect(files.length).toBe(8); // 4 tenants × v1/v2
+    const files = jsonFiles();
     const stored = readFileSync(join(dir, files[0]!), "utf8");
     expect(stored).not.toMatch(/"d":/); // public keys only
 

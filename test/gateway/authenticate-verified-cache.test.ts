@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { baseConfigInput, createHarness, makeConfig, outcome, signToken, TENANT_A, userClaimsV1 } from "./fixtures.js";
+
+describe("verified-token cache", () => {
+  it("when the same token repeats, then the signature is checked once and the same principal is returned", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    const first = await h.check(token);
+    const checks = h.auth.counters.signatureChecks;
+    const second = await h.check(token);
+    expect(h.auth.counters.signatureChecks).toBe(checks);
+    expect(h.auth.counters.verifiedHits).toBe(1);
+    expect(second.ok && first.ok && second.principal).toBe(first.ok && first.principal);
+  });
+
+  it("when a token differs only after the cached one's prefix or in its signature, then it is not a hit (whole-token key)", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    await h.check(token);
+    expect(outcome(await h.check(`${token}A`))).not.toBe("ok");
+    const dot = token.lastIndexOf(".");
+    const otherSig = `${token.slice(0, dot + 1)}${"A".repeat(token.length - dot - 1)}`;
+    expect(outcome(await h.check(otherSig))).toBe("signature_invalid");
+  });
+
+  it("when the tenant is disabled by a config swap, then the very next request with a cached token is refused", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    expect(outcome(await h.check(token))).toBe("ok");
+    const raw = baseConfigInput();
+    const services = (raw.azureServices as Record<string, unknown>[]).map((s) =>
+      (s.tenant as { id: string }).id === TENANT_A.id ? { ...s, disableAuthentication: true } : s,
+    );
+    h.auth.setConfig(makeConfig({ ...raw, azureServices: services }));
+    expect(outcome(await h.check(token))).toBe("tenant_disabled");
+    h.auth.setConfig(makeConfig(raw));
+    expect(outcome(await h.check(token))).toBe("ok");
+  });
+
+  it("when the tenant is removed from the config, then its cached tokens are refused as tenant_unknown", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    await h.check(token);
+    const raw = baseConfigInput();
+    const services = (raw.azureServices as Record<string, unknown>[]).filter(
+      (s) => (s.tenant as { id: string }).id !== TENANT_A.id,
+    );
+    h.auth.setConfig(makeConfig({ ...raw, azureServices: services }));
+    expect(outcome(await h.check(token))).toBe("tenant_unknown");
+  });
+
+  it("when the tenant's client app changes in a reload, then the cached verdict is re-verified and refused", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    await h.check(token);
+    const raw = baseConfigInput();
+    const services = (raw.azureServices as Record<string, unknown>[]).map((s) =>
+      (s.tenant as { id: string }).id === TENANT_A.id
+        ? { ...s, nativeApp: { name: "new", clientId: "99999999-9999-4999-8999-999999999999" } }
+        : s,
+    );
+    h.auth.setConfig(makeConfig({ ...raw, azureServices: services }));
+    expect(outcome(await h.check(token))).toBe("client_app_invalid");
+  });
+
+  it("when a cached token reaches exp, then it is no longer served from the cache and expires after the skew", async () => {
+    const h = await createHarness();
+    const claims = { ...userClaimsV1(TENANT_A, h.clock.nowSec()), exp: Math.floor(h.clock.nowSec()) + 60 };
+    const token = signToken(h.keyOf.get(TENANT_A.id)!, claims);
+    expect(outcome(await h.check(token))).toBe("ok");
+    await h.clock.advance(61_000);
+    const checks = h.auth.counters.signatureChecks;
+    expect(outcome(await h.check(token))).toBe("ok"); // within the 300 s skew, re-verified
+    expect(h.auth.counters.signatureChecks).toBe(checks + 1);
+    await h.clock.advance(300_000);
+    expect(outcome(await h.check(token))).toBe("token_expired");
+  });
+
+  it("when the route changes between hits, then policy is re-checked for the new route", async () => {
+    const h = await createHarness();
+    const token = h.tokens().DeviceToken;
+    expect(outcome(await h.check(token, "/CCM_STS"))).toBe("ok");
+    expect(outcome(await h.check(token, "/AdminService/v1.0/Device"))).toBe("token_kind_not_allowed");
+  });
+
+  it("when the cache is bounded to 2 entries, then older tokens are evicted and verified again", async () => {
+    const h = await createHarness({
+      config: { ...baseConfigInput(), auth: { verifiedCache: { maxEntries: 2 } } },
+    });
+    const tokens = [h.tokens().GoodToken, h.tokens().GoodToken, h.tokens().GoodToken];
+    for (const t of tokens) await h.check(t);
+    const checks = h.auth.counters.signatureChecks;
+    await h.check(tokens[0]!);
+    expect(h.auth.counters.signatureChecks).toBe(checks + 1);
+  });
+
+  it("when the cache is bounded by bytes, then large tokens do not pile up beyond the limit", async () => {
+    const h = await createHarness({
+      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 6_000 } } },
+    });
+    const big = () =>
+      signToken(h.keyOf.get(TENANT_A.id)!, { ...userClaimsV1(TENANT_A, h.clock.nowSec()), pad: "x".repeat(2_000) });
+    const tokens = [big(), big(), big(), big()];
+    for (const t of tokens) expect(outcome(await h.check(t))).toBe("ok");
+    const checks = h.auth.counters.signatureChecks;
+    await h.check(tokens[0]!);
+    expect(h.auth.counters.signatureChecks).toBe(checks + 1);
+  });
+});
