@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EntraIdentity } from "../../mp-simulator/identity.js";
 import { guid, type MpHarness, startMp } from "./harness.js";
 
 let h: MpHarness;
@@ -14,9 +15,7 @@ afterAll(async () => {
   await h.close();
 });
 
-async function ccmToken(
-  identity: Parameters<MpHarness["call"]>[2] extends infer I ? NonNullable<I>["identity"] : never,
-) {
+async function ccmToken(identity: EntraIdentity) {
   const res = await h.call("POST", "/CCM_STS", { identity });
   expect(res.status).toBe(200);
   return res.body.token as string;
