@@ -265,3 +265,18 @@ describe("authenticate: check order", () => {
     expect(outcome(await local.check(signToken(other, claims)))).toBe("ok");
   });
 });
+
+describe("authenticate: device tokens and the client-app switch", () => {
+  it("when deviceTokenRequireClientApp is on, then a device token without appid is refused and one with it passes", async () => {
+    const strict = await createHarness({
+      config: { ...baseConfigInput(), auth: { deviceTokenRequireClientApp: true } },
+    });
+    expect(outcome(await strict.check(strict.tokens().DeviceToken))).toBe("client_app_invalid");
+    expect(outcome(await strict.check(strict.tokens().DeviceTokenWithAppId))).toBe("ok");
+  });
+
+  it("when a device token names another client app, then it is refused even with the switch off", async () => {
+    const claims = { ...deviceClaimsV1(TENANT_A, h.clock.nowSec()), appid: TENANT_GOV.clientAppId };
+    expect(outcome(await h.check(signToken(keyA(), claims)))).toBe("client_app_invalid");
+  });
+});
