@@ -465,7 +465,8 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         this.schedule(deltaIntervalMs, "delta");
       } catch (err) {
         if (stopped) return;
-        const error = this.describeFailure(err, kind);
+        const failedAt = now();
+        const error = this.describeFailure(err, kind, failedAt);
         this.consecutiveFailures += 1;
         this.totalFailures += 1;
         this.lastError = error;
@@ -473,7 +474,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(30, this.consecutiveFailures - 1));
         let delay = error.transient ? backoff : maxDelayMs;
         if (error.retryAfterMs !== undefined) delay = Math.max(delay, Math.min(error.retryAfterMs, maxDelayMs));
-        this.schedule(delay, kind);
+        this.schedule(delay, kind, failedAt);
         const fields = {
           stage: error.stage,
           aadsts: error.aadsts,
@@ -486,8 +487,8 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
       }
     }
 
-    describeFailure(err: unknown, kind: SyncKind): SyncError {
-      const at = new Date(now()).toISOString();
+    describeFailure(err: unknown, kind: SyncKind, atMs: number): SyncError {
+      const at = new Date(atMs).toISOString();
       if (err instanceof TokenAcquisitionError) {
         return {
           at,
@@ -518,10 +519,10 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
       return { at, kind, stage: "graph", message: err instanceof Error ? err.message : String(err), transient: true };
     }
 
-    schedule(delayMs: number, kind: SyncKind): void {
+    schedule(delayMs: number, kind: SyncKind, fromMs = now()): void {
       this.clearTimer();
       if (stopped) return;
-      this.nextRunAt = now() + delayMs;
+      this.nextRunAt = fromMs + delayMs;
       this.nextRunKind = kind;
       this.timer = setTimeout(() => {
         this.timer = undefined;
