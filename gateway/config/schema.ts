@@ -117,19 +117,23 @@ export interface EnvironmentTemplates {
 /**
  * Built-in environments from ENTRA.md's cloud table. The US Government v1 issuer is unconfirmed by
  * Microsoft (ENTRA.md), which is one reason every template is overridable.
+ *
+ * Issuers are literal (the cloud's identity does not move), JWKS URLs follow `{authority}`: pointing
+ * `authorityHost` at a local emulator that issues real-cloud issuer strings (ours does) changes where keys
+ * are fetched from, not which issuer is expected.
  */
 export const DEFAULT_ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentTemplates>> = Object.freeze({
   AzurePublicCloud: Object.freeze({
     authorityHost: "login.microsoftonline.com",
     issuerV1: "https://sts.windows.net/{tenantid}/",
-    issuerV2: "https://{authority}/{tenantid}/v2.0",
+    issuerV2: "https://login.microsoftonline.com/{tenantid}/v2.0",
     jwksV1: "https://{authority}/{tenantid}/discovery/keys",
     jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
   }),
   AzureUSGovernmentCloud: Object.freeze({
     authorityHost: "login.microsoftonline.us",
     issuerV1: "https://sts.windows.net/{tenantid}/",
-    issuerV2: "https://{authority}/{tenantid}/v2.0",
+    issuerV2: "https://login.microsoftonline.us/{tenantid}/v2.0",
     jwksV1: "https://{authority}/{tenantid}/discovery/keys",
     jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
   }),

@@ -33,7 +33,7 @@ describe("tenants: which tenant, cloud and issuer", () => {
     expect(registry.get(TENANT_ADMIN.id)?.adminServiceManagement).toBe(true);
   });
 
-  it("when environment templates are overridden (the emulator), then issuers and URLs follow them", () => {
+  it("when the authority host is overridden (the emulator), then JWKS URLs and the challenge follow it, issuers only when overridden", () => {
     const config = makeConfig({
       ...baseConfigInput(),
       environments: {
@@ -45,7 +45,7 @@ describe("tenants: which tenant, cloud and issuer", () => {
     });
     const a = createTenantRegistry(config).get(TENANT_A.id)!;
     expect(a.issuerV1).toBe(`https://localhost:8443/${TENANT_A.id}/`);
-    expect(a.issuerV2).toBe(`https://localhost:8443/${TENANT_A.id}/v2.0`);
+    expect(a.issuerV2).toBe(`https://login.microsoftonline.com/${TENANT_A.id}/v2.0`);
     expect(a.keySetV1.url).toBe(`https://localhost:8443/${TENANT_A.id}/discovery/keys`);
     expect(a.challenge.authorizationUri).toBe(`https://localhost:8443/${TENANT_A.id}`);
   });
