@@ -252,9 +252,19 @@ export async function startMpSimulator(options: MpSimulatorOptions): Promise<MpS
     return sendError(req, reply, new MpError("internal_error"));
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new MpError("not_found", `${req.method} ${req.url.split("?")[0]}`)),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = splitUrl(req.url)[0];
+    const allowed = allowedMethods(path);
+    if (allowed) {
+      reply.header("allow", allowed.join(", "));
+      return sendError(
+        req,
+        reply,
+        new MpError("method_not_allowed", `${req.method} ${path} (allowed: ${allowed.join(", ")})`),
+      );
+    }
+    return sendError(req, reply, new MpError("not_found", `${req.method} ${path}`));
+  });
 
   const requireIdentity = (req: FastifyRequest): EntraIdentity => {
     const identity = stateOf(req).identity;
@@ -424,6 +434,22 @@ export async function startMpSimulator(options: MpSimulatorOptions): Promise<MpS
       await app.close();
     },
   };
+}
+
+/** Methods of the endpoint at `path`, for 405 answers; `undefined` when no endpoint lives there. */
+const ENDPOINT_METHODS: readonly [RegExp, readonly string[]][] = [
+  [/^\/sms_mp\/\.sms_aut$/i, ["GET", "HEAD"]],
+  [/^\/ccm_sts$/i, ["POST"]],
+  [/^\/ccm_system_tokenauth\/request$/i, ["POST"]],
+  [/^\/ccm_client\/./i, ["GET", "HEAD"]],
+  [/^\/ccm_incoming\/./i, ["POST", "PUT"]],
+  [/^\/adminservice\/./i, ["GET", "HEAD"]],
+  [/^\/_mp\/(status|audit)$/i, ["GET", "HEAD"]],
+  [/^\/_mp\/discovery\/sync$/i, ["POST"]],
+];
+
+function allowedMethods(path: string): readonly string[] | undefined {
+  return ENDPOINT_METHODS.find(([re]) => re.test(path))?.[1];
 }
 
 function splitUrl(url: string): [string, string | undefined] {

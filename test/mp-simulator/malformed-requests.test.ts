@@ -26,8 +26,15 @@ describe("bad input gets clear 4xx answers and never crashes the MP", () => {
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ error: "not_found" });
     expect(res.body.error_description).toContain("GET /CCM_Nowhere/x");
-    const wrongMethod = await h.call("GET", "/CCM_STS");
-    expect(wrongMethod.status).toBe(404);
+  });
+
+  it("when an endpoint is called with the wrong method, then 405 with Allow", async () => {
+    const res = await h.call("GET", "/CCM_STS");
+    expect(res.status).toBe(405);
+    expect(res.body.error).toBe("method_not_allowed");
+    expect(res.headers.allow).toBe("POST");
+    const upload = await h.call("DELETE", "/CCM_Incoming/x.bin");
+    expect(upload.headers.allow).toBe("POST, PUT");
   });
 
   it("when the CCM message is not well-formed XML, then 400 body_malformed", async () => {
