@@ -101,12 +101,15 @@ interface Snapshot {
   readonly allowedAlgs: ReadonlySet<string>;
   readonly maxTokenBytes: number;
   readonly claimSettings: { readonly clockSkewSec: number; readonly deviceTokenRequireClientApp: boolean };
+  /** Settings a verdict depends on besides the tenant; a cached verdict made under others is re-verified. */
+  readonly verdictSettings: string;
   readonly generation: number;
 }
 
 interface VerifiedEntry {
   readonly tenantId: string;
   readonly fingerprint: string;
+  readonly verdictSettings: string;
   readonly setId: string;
   readonly kid: string;
   readonly key: VerificationKey;
@@ -183,6 +186,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         clockSkewSec: config.auth.clockSkewSec,
         deviceTokenRequireClientApp: config.auth.deviceTokenRequireClientApp,
       },
+      verdictSettings: JSON.stringify([config.auth.allowedAlgs, config.auth.deviceTokenRequireClientApp]),
       generation,
     };
   };
@@ -253,6 +257,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         {
           tenantId: tenant.tenantId,
           fingerprint: tenant.fingerprint,
+          verdictSettings: snap.verdictSettings,
           setId,
           kid,
           key: lookup,
@@ -360,7 +365,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     path: string,
   ): AuthResult | undefined => {
     const tenant = snap.registry.get(entry.tenantId);
-    if (tenant === undefined || tenant.fingerprint !== entry.fingerprint) {
+    if (
+      tenant === undefined ||
+      tenant.fingerprint !== entry.fingerprint ||
+      entry.verdictSettings !== snap.verdictSettings
+    ) {
       verified.delete(token);
       return undefined;
     }

@@ -106,4 +106,12 @@ describe("verified-token cache", () => {
     await h.check(tokens[0]!);
     expect(h.auth.counters.signatureChecks).toBe(checks + 1);
   });
+
+  it("when deviceTokenRequireClientApp is switched on by a reload, then cached device verdicts without appid are refused", async () => {
+    const h = await createHarness();
+    const token = h.tokens().DeviceToken;
+    expect(outcome(await h.check(token))).toBe("ok");
+    h.auth.setConfig(makeConfig({ ...baseConfigInput(), auth: { deviceTokenRequireClientApp: true } }));
+    expect(outcome(await h.check(token))).toBe("client_app_invalid");
+  });
 });
