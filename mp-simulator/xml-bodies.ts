@@ -86,11 +86,6 @@ export interface PolicyRequest {
   readonly serverCookie: string;
 }
 
-/** The number of policy assignments a reply to `request` lists. */
-export function policyCount(resourceType: "Machine" | "User"): number {
-  return SITE_POLICIES.filter((p) => p.resource === resourceType).length;
-}
-
 /** The `MP_PolicyManager` reply: the full policy assignment list for the client (or its user). */
 export function renderPolicyAssignments(mp: MpDescription, request: PolicyRequest): string {
   const policies = SITE_POLICIES.filter((p) => p.resource === request.resourceType);
