@@ -1,0 +1,74 @@
+/**
+ * `buildGateway()` assembles the fastify instance from its parts; it never listens by itself (STYLE.md).
+ * Only this file and `http/` import fastify.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
+import type { Authenticator } from "./auth/authenticate.js";
+import { aadAuthInfo } from "./http/aad-auth-info.js";
+import { registerHealthRoutes } from "./http/health.js";
+import type { UpstreamClient } from "./http/proxy.js";
+import { type RequestOutcome, registerProxyRoute } from "./http/proxy-route.js";
+
+/** What the gateway is built from. */
+export interface GatewayDeps {
+  readonly authenticator: Authenticator;
+  readonly upstream: UpstreamClient;
+  readonly logger: Logger;
+  /** TLS for the listener; plain HTTP without (e.g. behind a TLS-terminating load balancer). */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+/** Headers larger than Node's 16 KiB default fit a maximal token (16 KiB) plus the usual headers. */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/** Builds the gateway's fastify instance (routes registered, not listening). */
+export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const { authenticator, upstream, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One line per request is written by the proxy route, with the token's fingerprint, never the token.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    // Client addresses come from the socket: X-Forwarded-For from outside is never trusted.
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { maxParamLength: 500 },
+    ...(deps.tls
+      ? { https: { cert: deps.tls.cert, key: deps.tls.key, maxHeaderSize: MAX_HEADER_BYTES } }
+      : { maxHeaderSize: MAX_HEADER_BYTES }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  registerHealthRoutes(app, authenticator, upstream);
+
+  // DESIGN §3 step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
+  app.get("/CCM_Proxy_ServerAuth/AADAuthInfo", async (req, reply) => {
+    const query = req.query as Record<string, string | undefined>;
+    const tenantId = query.TenantID ?? query.tenantid ?? query.TenantId;
+    const info = aadAuthInfo(authenticator.config, tenantId);
+    if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
+    return reply.header("cache-control", "no-store").send(info);
+  });
+
+  registerProxyRoute(app, {
+    authenticator,
+    upstream,
+    log: logger,
+    ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    // fastify's own 4xx (bad form body, limits): say so plainly; anything else is ours, logged without headers.
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: status === 413 ? "request_too_large" : "invalid_request" });
+    }
+    const e = err as { message?: string; code?: string };
+    logger.error({ reqId: req.id, err: { message: e.message, code: e.code } }, "unexpected error");
+    return reply.code(500).send({ error: "internal_error" });
+  });
+  return app;
+}

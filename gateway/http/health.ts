@@ -1,0 +1,78 @@
+/**
+ * `/healthz` (the process is alive) and `/readyz` (it can do its job: configuration loaded, keys present for
+ * every enabled tenant, the management point reachable), both on the main listener without authentication
+ * (DESIGN §8).
+ */
+import type { FastifyInstance } from "fastify";
+import type { Authenticator } from "../auth/authenticate.js";
+import type { UpstreamClient } from "./proxy.js";
+
+/** The readiness verdict and its parts. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: {
+    readonly config: boolean;
+    /** Key-set state per enabled tenant and token version (`fresh`, `stale`, `unavailable`). */
+    readonly keys: Record<string, string>;
+    readonly upstream: { readonly reachable: boolean; readonly error?: string };
+  };
+}
+
+/** Probes the upstream at most once per `intervalMs`; any HTTP answer counts as reachable. */
+export function createUpstreamProbe(upstream: UpstreamClient, intervalMs = 2_000) {
+  let last: { at: number; result: { reachable: boolean; error?: string } } | undefined;
+  let inflight: Promise<{ reachable: boolean; error?: string }> | undefined;
+  return async (): Promise<{ reachable: boolean; error?: string }> => {
+    const now = Date.now();
+    if (last && now - last.at < intervalMs) return last.result;
+    inflight ??= upstream
+      .forward({ method: "HEAD", path: "/", headers: { host: upstream.host }, body: null })
+      .then(
+        async (res) => {
+          res.body.resume();
+          return { reachable: true };
+        },
+        (err: Error) => ({ reachable: false, error: err.message }),
+      )
+      .then((result) => {
+        last = { at: Date.now(), result };
+        inflight = undefined;
+        return result;
+      });
+    return inflight;
+  };
+}
+
+/** Computes readiness now. */
+export async function readiness(
+  authenticator: Authenticator,
+  probe: () => Promise<{ reachable: boolean; error?: string }>,
+): Promise<Readiness> {
+  const disabled = new Set(authenticator.tenants.tenants.filter((t) => t.disabled).map((t) => t.tenantId));
+  const keys: Record<string, string> = {};
+  let keysReady = true;
+  for (const s of authenticator.keys.statuses()) {
+    if (disabled.has(s.tenantId)) continue;
+    keys[`${s.tenantId}/v${s.version}`] = s.state;
+    if (s.state === "unavailable") keysReady = false;
+  }
+  const upstream = await probe();
+  return { ready: keysReady && upstream.reachable, checks: { config: true, keys, upstream } };
+}
+
+/** Registers `/healthz` and `/readyz`. */
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  upstream: UpstreamClient,
+): void {
+  const probe = createUpstreamProbe(upstream);
+  app.get("/healthz", async (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const r = await readiness(authenticator, probe);
+    return reply
+      .code(r.ready ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send({ status: r.ready ? "ready" : "not_ready", ...r.checks });
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The catch-all route: authenticate the request (the pipeline of `auth/`), then stream it to the management
+ * point and its answer back. Rejections are answered through `rejectionResponse` (the one mapping table) and
+ * upstream failures through `UPSTREAM_FAILURES`; nothing here decides a status on its own.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { Authenticator, AuthResult } from "../auth/authenticate.js";
+import { type Rejection, rejectionResponse } from "../auth/rejection.js";
+import { bearerOf, tokenFingerprint } from "../observability/logger.js";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
+import { UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
+import {
+  BodyTooLargeError,
+  declaredTooLarge,
+  FORM_BUFFER_LIMIT_BYTES,
+  hasBody,
+  isFormBody,
+  limitBody,
+} from "./request-body.js";
+
+/** What the proxy route needs. */
+export interface ProxyRouteDeps {
+  readonly authenticator: Authenticator;
+  readonly upstream: UpstreamClient;
+  readonly log: Logger;
+  /** Observers for metrics (operations issue); called once per request. */
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+/** What happened to one request, for metrics and logs. */
+export interface RequestOutcome {
+  readonly outcome: "proxied" | "rejected" | "upstream_error" | "too_large";
+  readonly reason: string | undefined;
+  readonly tenantId: string | undefined;
+  readonly status: number;
+}
+
+/** Generic `error` values of JSON bodies for answers without an RFC 6750 error code. */
+const GENERIC_ERROR: Readonly<Record<number, string>> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  413: "request_too_large",
+  502: "bad_gateway",
+  503: "temporarily_unavailable",
+  504: "gateway_timeout",
+};
+
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  error?: string,
+  description?: string,
+) {
+  const body =
+    description === undefined
+      ? { error: error ?? GENERIC_ERROR[status] ?? "error" }
+      : { error, error_description: description };
+  return reply.code(status).headers(headers).send(body);
+}
+
+function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
+  // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
+  return req.raw.headersDistinct.authorization;
+}
+
+/** Registers the catch-all proxy route on `app`. */
+export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): void {
+  const { authenticator, upstream, log } = deps;
+  const bodyLimit = () => authenticator.config.listen.bodyLimitBytes;
+
+  // Bodies are not parsed: the stream goes upstream as it arrives. Forms are read (bounded) for RFC 6750 §2.2.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string", bodyLimit: FORM_BUFFER_LIMIT_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+
+  const record = (req: FastifyRequest, outcome: RequestOutcome, token: string | undefined, error?: unknown) => {
+    deps.onOutcome?.(outcome);
+    const level = outcome.status >= 500 ? "error" : "info";
+    if (!log.isLevelEnabled(level)) return;
+    log[level](
+      {
+        reqId: req.id,
+        method: req.method,
+        path: req.url.split("?", 1)[0],
+        status: outcome.status,
+        outcome: outcome.outcome,
+        reason: outcome.reason,
+        tenantId: outcome.tenantId,
+        token: undefined,
+        tokenFp: token === undefined ? undefined : tokenFingerprint(token),
+        ...(error instanceof UpstreamFailure
+          ? { upstreamError: (error.cause as { code?: string } | undefined)?.code ?? String(error.cause) }
+          : {}),
+      },
+      "request",
+    );
+  };
+
+  const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection) => {
+    const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
+    record(
+      req,
+      { outcome: "rejected", reason: rejection.reason, tenantId: undefined, status },
+      bearerOf(req.headers.authorization),
+    );
+    return sendError(reply, status, headers, error, errorDescription);
+  };
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const raw = req.raw;
+    const withBody = hasBody(raw);
+    if (withBody && declaredTooLarge(raw, bodyLimit())) {
+      record(req, { outcome: "too_large", reason: undefined, tenantId: undefined, status: 413 }, undefined);
+      reply.header("connection", "close");
+      return sendError(reply, 413, {});
+    }
+    const form = withBody && isFormBody(raw) ? (req.body as string | undefined) : undefined;
+    const pending = authenticator.authenticate({
+      url: req.url,
+      authorization: authorizationValues(req),
+      formBody: form,
+    });
+    const result: AuthResult = pending instanceof Promise ? await pending : pending;
+    if (!result.ok) return answerRejection(req, reply, result);
+
+    const principal = result.principal;
+    const headers = upstreamRequestHeaders(req.headers, {
+      upstreamHost: upstream.host,
+      clientIp: req.ip,
+      requestId: req.id,
+      principal,
+      forwardAuthorization: result.route.forwardAuthorization,
+    });
+    let body: NodeJS.ReadableStream | string | null = null;
+    if (form !== undefined) {
+      body = form;
+      headers["content-length"] = String(Buffer.byteLength(form));
+    } else if (withBody) {
+      body = raw.headers["content-length"] === undefined ? raw.pipe(limitBody(bodyLimit())) : raw;
+    }
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.sent || !raw.complete) abort.abort();
+    };
+    reply.raw.once("close", onClose);
+    try {
+      const res = await upstream.forward({
+        method: req.method,
+        path: req.url,
+        headers,
+        body: body as never,
+        signal: abort.signal,
+      });
+      record(
+        req,
+        { outcome: "proxied", reason: undefined, tenantId: principal?.tenantId, status: res.status },
+        bearerOf(req.headers.authorization),
+      );
+      res.body.on("error", (err) => log.warn({ reqId: req.id, err: (err as Error).message }, "upstream body aborted"));
+      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(res.body);
+    } catch (err) {
+      if ((err as { cause?: unknown }).cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {
+        record(req, { outcome: "too_large", reason: undefined, tenantId: principal?.tenantId, status: 413 }, undefined);
+        reply.header("connection", "close");
+        return sendError(reply, 413, {});
+      }
+      const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("upstream_unreachable", err);
+      record(
+        req,
+        { outcome: "upstream_error", reason: failure.code, tenantId: principal?.tenantId, status: failure.status },
+        bearerOf(req.headers.authorization),
+        failure,
+      );
+      return sendError(
+        reply,
+        failure.status,
+        {},
+        GENERIC_ERROR[failure.status],
+        UPSTREAM_FAILURES[failure.code].message,
+      );
+    } finally {
+      reply.raw.off("close", onClose);
+    }
+  };
+
+  app.route({ method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], url: "/*", handler });
+}

@@ -1,0 +1,49 @@
+/**
+ * How a client's request body reaches the management point: streamed, never buffered (except small
+ * urlencoded forms, read to refuse a token sent as a form parameter, RFC 6750 §2.2), and bounded by the
+ * listener's `bodyLimitBytes` whether the client declares a length or sends chunks.
+ */
+import type { IncomingMessage } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
+
+/** A form body is buffered up to this size (RFC 6750 §2.2 check); larger forms are refused. */
+export const FORM_BUFFER_LIMIT_BYTES = 1_048_576;
+
+/** Thrown (as a stream error) when a body grows past its limit. */
+export class BodyTooLargeError extends Error {
+  readonly code = "body_too_large";
+  constructor(readonly limitBytes: number) {
+    super(`request body exceeds ${limitBytes} bytes`);
+  }
+}
+
+/** Whether the request carries a body at all (RFC 9112 §6.3: a length or a transfer coding). */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return length !== "0";
+  return req.headers["transfer-encoding"] !== undefined;
+}
+
+/** Whether the declared `Content-Length` already exceeds `limit`. */
+export function declaredTooLarge(req: IncomingMessage, limit: number): boolean {
+  const length = req.headers["content-length"];
+  return length !== undefined && Number(length) > limit;
+}
+
+/** Passes bytes through, failing the stream once more than `limit` bytes went by. */
+export function limitBody(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > limit) callback(new BodyTooLargeError(limit));
+      else callback(null, chunk);
+    },
+  });
+}
+
+/** Whether the body is an `application/x-www-form-urlencoded` form. */
+export function isFormBody(req: IncomingMessage): boolean {
+  const type = req.headers["content-type"];
+  return type !== undefined && type.toLowerCase().startsWith("application/x-www-form-urlencoded");
+}

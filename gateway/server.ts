@@ -1,0 +1,120 @@
+/**
+ * Starts and stops a gateway: the JWKS cache, the authenticator, the upstream pool and the HTTPS listener,
+ * wired from one validated configuration. Used by `entra-gateway serve`, the local stack and the tests.
+ *
+ * @example
+ * const gw = await startGateway({ config });
+ * console.log(gw.url);
+ * await gw.stop(); // drains in-flight requests, then closes the pool
+ */
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { buildGateway } from "./app.js";
+import { type Authenticator, createAuthenticator } from "./auth/authenticate.js";
+import type { Clock } from "./auth/clock.js";
+import { createFileJwksDiskCache } from "./auth/keys/disk-cache.js";
+import { createHttpJwksFetcher } from "./auth/keys/http-fetcher.js";
+import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "./auth/keys/jwks-store.js";
+import type { GatewayConfig } from "./config/validate.js";
+import { createUpstreamClient, type UpstreamClient } from "./http/proxy.js";
+import type { RequestOutcome } from "./http/proxy-route.js";
+import { createLogger } from "./observability/logger.js";
+
+/** Options of {@link startGateway}. */
+export interface StartGatewayOptions {
+  readonly config: GatewayConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Replaces the HTTPS JWKS fetcher (tests). */
+  readonly fetcher?: JwksFetcher;
+  /** Overrides `listen.host` / `listen.port` (tests bind 127.0.0.1:0). */
+  readonly host?: string;
+  readonly port?: number;
+  /** Wait for every key set's first fetch before listening; default true. */
+  readonly waitForKeys?: boolean;
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+  readonly onJwksFetch?: (event: JwksFetchEvent) => void;
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly authenticator: Authenticator;
+  readonly keys: JwksStore;
+  readonly upstream: UpstreamClient;
+  readonly logger: Logger;
+  /** Stops accepting, drains in-flight requests, closes the pool and the key cache. */
+  stop(): Promise<void>;
+}
+
+/** Starts a gateway from a validated configuration. */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger();
+  const httpFetcher = options.fetcher
+    ? undefined
+    : createHttpJwksFetcher(config.environments, config.auth.jwks.fetchTimeoutMs);
+  const fetcher = options.fetcher ?? httpFetcher!.fetch;
+  const keys = createJwksStore({
+    fetcher,
+    settings: config.auth.jwks,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(config.auth.jwks.diskCacheDir ? { diskCache: createFileJwksDiskCache(config.auth.jwks.diskCacheDir) } : {}),
+    onFetch: (event) => {
+      options.onJwksFetch?.(event);
+      const line = {
+        setId: event.setId,
+        reason: event.reason,
+        result: event.result,
+        keyCount: event.keyCount,
+        ms: Math.round(event.durationMs),
+        removedKids: event.removedKids,
+        error: event.error,
+      };
+      if (event.result === "ok") logger.debug(line, "jwks fetch");
+      else logger.warn(line, "jwks fetch failed");
+    },
+    onDiskError: (setId, error) => logger.warn({ setId, err: error.message }, "jwks disk copy not written"),
+  });
+  const authenticator = createAuthenticator({ config, keys, ...(options.clock ? { clock: options.clock } : {}) });
+  const upstream = createUpstreamClient(config.upstream);
+  const listen = config.listen;
+  const tls =
+    listen.cert !== undefined && listen.key !== undefined ? { cert: listen.cert, key: listen.key.reveal() } : undefined;
+  if (!tls) logger.warn("listen.certFile/keyFile not set: serving plain HTTP (only behind a TLS-terminating proxy)");
+  const app = buildGateway({
+    authenticator,
+    upstream,
+    logger,
+    tls,
+    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+  });
+  if (options.waitForKeys ?? true) await keys.whenSettled();
+  await app.listen({ host: options.host ?? listen.host, port: options.port ?? listen.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `${tls ? "https" : "http"}://${host}:${address.port}`;
+  logger.info({ url, tenants: authenticator.tenants.tenants.length }, "gateway listening");
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    app,
+    authenticator,
+    keys,
+    upstream,
+    logger,
+    stop() {
+      stopped ??= (async () => {
+        await app.close();
+        await upstream.close();
+        keys.close();
+        await httpFetcher?.close();
+      })();
+      return stopped;
+    },
+  };
+}
