@@ -160,6 +160,9 @@ export const DEFAULT_ROUTES: ReadonlyArray<z.input<typeof RouteSchema>> = Object
   // The MP authenticates these itself (CCM token or PKI).
   Object.freeze({ prefix: "/ccm_system_tokenauth/", requirement: "passthrough" as const, forwardAuthorization: true }),
   Object.freeze({ prefix: "/AdminService/", requirement: "user" as const, forwardAuthorization: true }),
+  // Content downloads and client uploads need an Entra user or device token; the MP needs no token.
+  Object.freeze({ prefix: "/CCM_Client/", requirement: "entra" as const, forwardAuthorization: false }),
+  Object.freeze({ prefix: "/CCM_Incoming/", requirement: "entra" as const, forwardAuthorization: false }),
 ]);
 
 /** JWKS cache settings (DESIGN §6; Microsoft's signing-key rollover guidance for the defaults). */
@@ -237,6 +240,25 @@ export const ListenSchema = z.strictObject({
   bodyLimitBytes: positiveInt.default(1_073_741_824),
 });
 
+/**
+ * The admin API's listener (DESIGN §10): loopback by default, every call needs `Authorization: Bearer {key}`.
+ * Without `key`, `serve` generates one into its state directory (`--state-dir`, file `admin.key`).
+ */
+export const AdminSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: nonEmpty.default("127.0.0.1"),
+  port: z.number().int().min(0).max(65_535).default(9444),
+  /** The admin key (at least 32 characters): exactly one of value / fromEnv / fromFile. */
+  key: SecretSourceSchema.optional(),
+});
+
+/** The Prometheus metrics listener (`GET /metrics`, plain HTTP; loopback by default). */
+export const MetricsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: nonEmpty.default("127.0.0.1"),
+  port: z.number().int().min(0).max(65_535).default(9464),
+});
+
 /** The whole file. */
 export const ConfigSchema = z.strictObject({
   azureServices: z.array(AzureServiceSchema).default([]),
@@ -250,6 +272,8 @@ export const ConfigSchema = z.strictObject({
   auth: AuthSettingsSchema.prefault({}),
   upstream: UpstreamSchema,
   listen: ListenSchema.prefault({}),
+  admin: AdminSchema.prefault({}),
+  metrics: MetricsSchema.prefault({}),
 });
 
 /** What the file may contain (defaults optional). */
@@ -264,5 +288,9 @@ export type AuthSettings = z.output<typeof AuthSettingsSchema>;
 export type JwksSettings = z.output<typeof JwksSettingsSchema>;
 /** Parsed upstream settings (file paths not yet read). */
 export type ParsedUpstream = z.output<typeof UpstreamSchema>;
+/** Parsed admin listener settings (key not yet resolved). */
+export type ParsedAdmin = z.output<typeof AdminSchema>;
+/** Parsed metrics listener settings. */
+export type MetricsSettings = z.output<typeof MetricsSchema>;
 /** Parsed listener settings (file paths not yet read). */
 export type ParsedListen = z.output<typeof ListenSchema>;

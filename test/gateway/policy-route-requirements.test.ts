@@ -16,6 +16,8 @@ describe("policy: route rules", () => {
       ["/CCM_STS", "entra", true],
       ["/ccm_system_tokenauth/", "passthrough", true],
       ["/AdminService/", "user", true],
+      ["/CCM_Client/", "entra", false],
+      ["/CCM_Incoming/", "entra", false],
     ]);
   });
 
@@ -28,7 +30,8 @@ describe("policy: route rules", () => {
   it("when no prefix matches, then there is no rule (unknown paths refused)", () => {
     expect(matchRoute(routes, "/")).toBeUndefined();
     expect(matchRoute(routes, "/AdminService")).toBeUndefined();
-    expect(matchRoute(routes, "/CCM_Client/x")).toBeUndefined();
+    expect(matchRoute(routes, "/CCM_Client")).toBeUndefined();
+    expect(matchRoute(routes, "/SMS_SLP/x")).toBeUndefined();
   });
 
   it("when rules overlap, then the first one wins", () => {
