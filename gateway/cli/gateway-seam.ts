@@ -1,0 +1,35 @@
+/**
+ * The seam through which the CLI reaches a running gateway (DESIGN §10 admin API, not built yet). Until it
+ * is plugged in, every change goes to the configuration file and a running gateway applies it on its next
+ * reload (file watch or SIGHUP).
+ *
+ * To plug in the admin API, pass `applyToRunningGateway` in the `services` command's `io` (`services.ts`),
+ * e.g. a function that calls `POST {adminUrl}/tenants/{tenantId}/disable|enable` or `POST /config/reload`
+ * with the admin key and answers true on 2xx, false when no gateway answers.
+ */
+
+/** A change the running gateway may apply itself. */
+export type ServiceChange =
+  | {
+      /** Disable or enable Entra authentication of a tenant (admin API `POST /tenants/{id}/disable|enable`). */
+      readonly kind: "tenantAuthentication";
+      readonly serviceName: string;
+      readonly tenantId: string;
+      readonly disabled: boolean;
+    }
+  | {
+      /** The CLI wrote the configuration file; the gateway may reload it now (admin API `POST /config/reload`). */
+      readonly kind: "configWritten";
+      readonly path: string;
+      readonly command: string;
+    };
+
+/**
+ * Applies a change to the running gateway.
+ *
+ * For `tenantAuthentication`, true means the gateway applied it *and* persisted it (the admin API writes
+ * the file through `gateway/config/write.ts`), so the CLI must not write the file itself; false means no
+ * gateway took it (not running, unreachable), and the CLI edits the file.
+ * For `configWritten`, true means the gateway reloaded the new file.
+ */
+export type ApplyToRunningGateway = (change: ServiceChange) => Promise<boolean>;

@@ -1,0 +1,13 @@
+/**
+ * Stand-alone entry for `services` (until `gateway/main.ts` wires it as `entra-gateway services …`):
+ * `node dist/gateway/cli/services-main.js list --config gateway.yaml`.
+ */
+import { runServicesCommand } from "./services.js";
+
+const code = await runServicesCommand(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
+process.exitCode = code;

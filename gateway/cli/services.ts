@@ -1,0 +1,448 @@
+/**
+ * `entra-gateway services …`: the Azure Services Wizard as a command line (`seed/azure-services-wizard.md`).
+ * Every action of the wizard has a subcommand; every change validates the whole resulting configuration
+ * before it is written atomically (`gateway/config/write.ts`).
+ *
+ * @example
+ * const code = await runServicesCommand(["list", "--config", "gateway.yaml"], {
+ *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
+ * });
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { loadConfigFileSync } from "../config/load.js";
+import { editConfigFile, removeService, setServiceFlag } from "../config/write.js";
+import { type AddFlags, type AddPlan, PlanError, planFromFlags, planInteractively, summarizePlan } from "./add-plan.js";
+import { addService, notifyGateway } from "./add-service.js";
+import {
+  CONFIG_ENV_VAR,
+  type CommandContext,
+  createCommandContext,
+  findEntry,
+  readServiceEntries,
+  reportProblems,
+  type ServicesIo,
+} from "./context.js";
+import { createEntraEndpoints } from "./entra-endpoints.js";
+import { formatEntraFailure } from "./entra-errors.js";
+import { createPrompter, InputEndedError, type Prompter } from "./prompt.js";
+import { renewSecret } from "./renew-secret.js";
+import { renderDetails, renderTable, viewServices } from "./service-view.js";
+import { updateAppSettings } from "./update-app-settings.js";
+import { verifyNativeApp, verifyWebApp } from "./verify-app.js";
+
+export type { ServicesIo } from "./context.js";
+export type { ApplyToRunningGateway, ServiceChange } from "./gateway-seam.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+const COMMON: Options = {
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+};
+const ENTRA: Options = {
+  "graph-url": { type: "string" },
+  "admin-client-id": { type: "string" },
+};
+const SECRET_OUT: Options = {
+  "secret-out": { type: "string" },
+  "secret-inline": { type: "boolean" },
+};
+
+const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1; usage: string }>> = {
+  list: { options: { ...COMMON, json: { type: "boolean" } }, positional: 0, usage: "list [--json]" },
+  show: { options: { ...COMMON, json: { type: "boolean" } }, positional: 1, usage: "show NAME [--json]" },
+  add: {
+    options: {
+      ...COMMON,
+      ...ENTRA,
+      ...SECRET_OUT,
+      interactive: { type: "boolean", short: "i" },
+      name: { type: "string" },
+      description: { type: "string" },
+      type: { type: "string" },
+      environment: { type: "string" },
+      "admin-service-management": { type: "boolean" },
+      "tenant-id": { type: "string" },
+      "tenant-name": { type: "string" },
+      "web-app": { type: "string" },
+      "web-app-name": { type: "string" },
+      "web-client-id": { type: "string" },
+      "web-app-id-uri": { type: "string" },
+      "web-secret-file": { type: "string" },
+      "web-secret-env": { type: "string" },
+      "web-secret-value": { type: "string" },
+      "web-secret-expiry": { type: "string" },
+      "home-page-url": { type: "string" },
+      "secret-years": { type: "string" },
+      "reuse-web-from": { type: "string" },
+      "native-app": { type: "string" },
+      "native-app-name": { type: "string" },
+      "native-client-id": { type: "string" },
+      "reply-url": { type: "string" },
+      "reuse-native-from": { type: "string" },
+      "no-verify": { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+    },
+    positional: 0,
+    usage: "add [--interactive] --name N --type T --tenant-id GUID [app flags…]",
+  },
+  verify: { options: { ...COMMON, ...ENTRA }, positional: 1, usage: "verify NAME" },
+  "renew-secret": {
+    options: {
+      ...COMMON,
+      ...ENTRA,
+      ...SECRET_OUT,
+      interactive: { type: "boolean", short: "i" },
+      "secret-years": { type: "string" },
+      "secret-file": { type: "string" },
+      "secret-env": { type: "string" },
+      "secret-value": { type: "string" },
+      "secret-expiry": { type: "string" },
+      "keep-old-secret": { type: "boolean" },
+      "no-verify": { type: "boolean" },
+    },
+    positional: 1,
+    usage: "renew-secret NAME [--secret-years 1|2] [--secret-file F|--secret-env V|--secret-value S --secret-expiry D]",
+  },
+  "update-app-settings": { options: { ...COMMON, ...ENTRA }, positional: 1, usage: "update-app-settings NAME" },
+  "disable-auth": { options: COMMON, positional: 1, usage: "disable-auth NAME" },
+  "enable-auth": { options: COMMON, positional: 1, usage: "enable-auth NAME" },
+  remove: { options: COMMON, positional: 1, usage: "remove NAME" },
+};
+
+const HELP = `Usage: entra-gateway services <command> [options]   (the Azure Services Wizard)
+
+Commands:
+  list [--json]                 services, tenants, apps, flags and secret expiry status
+  show NAME [--json]            one service in detail
+  add                           import, create or reuse the web and native apps of a new service
+  verify NAME                   get tokens with the configured apps (client credentials)
+  renew-secret NAME             new web app secret (created apps through Graph; imported: give the new one)
+  update-app-settings NAME      the server app's settings for device tokens and directory reads (Graph)
+  disable-auth NAME             refuse the tenant's tokens (CM 2010+ "Disable Microsoft Entra authentication")
+  enable-auth NAME              accept them again
+  remove NAME                   remove the connection (the app registrations in Entra ID are left alone)
+
+Common options:
+  -c, --config FILE             the configuration file (default $${CONFIG_ENV_VAR})
+  --graph-url URL               Microsoft Graph origin (default https://graph.microsoft.com or .us)
+  --admin-client-id GUID        public client for administrator sign-in (default Microsoft Azure PowerShell)
+
+add:
+  -i, --interactive             ask for everything not given, page by page (default on a terminal)
+  --name N --description D --type cloudManagement|logAnalytics|storeForBusiness
+  --environment AzurePublicCloud|AzureUSGovernmentCloud --admin-service-management
+  --tenant-id GUID --tenant-name NAME
+  --web-app import|create|reuse
+      import: --web-app-name --web-client-id --web-app-id-uri --web-secret-expiry DATE
+              --web-secret-file FILE | --web-secret-env VAR | --web-secret-value SECRET
+      create: --web-app-name [ConfigMgrService] --home-page-url [https://ConfigMgrService]
+              --web-app-id-uri [api://{tenantId}/{name}] --secret-years 1|2
+      reuse:  --reuse-web-from SERVICE
+  --native-app import|create|reuse   (cloud management only)
+      import: --native-app-name --native-client-id    create: --native-app-name --reply-url
+      reuse:  --reuse-native-from SERVICE
+  --secret-out FILE | --secret-inline   where a secret value goes (default secrets/{clientId}.secret, 0600)
+  --no-verify  -y, --yes (no confirmation in interactive mode)
+`;
+
+/**
+ * Runs `services <subcommand> …`.
+ *
+ * @param argv the arguments after `services`
+ * @param io streams, environment, clock and the running-gateway seam
+ * @returns the exit code: 0 done, 1 failed or refused, 2 usage error
+ */
+export async function runServicesCommand(argv: string[], io: ServicesIo): Promise<number> {
+  const [name, ...rest] = argv;
+  const write = (stream: NodeJS.WritableStream, text: string): void => {
+    stream.write(text.endsWith("\n") ? text : `${text}\n`);
+  };
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    write(name === undefined ? io.stderr : io.stdout, HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (sub === undefined) {
+    write(io.stderr, `unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return 2;
+  }
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: rest, options: sub.options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (err) {
+    write(io.stderr, `${(err as Error).message}\nusage: entra-gateway services ${sub.usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    write(io.stdout, HELP);
+    return 0;
+  }
+  if (positionals.length !== sub.positional) {
+    write(io.stderr, `usage: entra-gateway services ${sub.usage}`);
+    return 2;
+  }
+  const ctx = createCommandContext(io, typeof values.config === "string" ? values.config : undefined);
+  if (ctx === undefined) {
+    write(io.stderr, `no configuration file: give --config FILE or set ${CONFIG_ENV_VAR}`);
+    return 2;
+  }
+  const target = positionals[0] ?? "";
+  const entra = {
+    graphUrl: typeof values["graph-url"] === "string" ? values["graph-url"] : undefined,
+    adminClientId: typeof values["admin-client-id"] === "string" ? values["admin-client-id"] : undefined,
+  };
+  try {
+    switch (name) {
+      case "list":
+        return await listServices(ctx, values.json === true);
+      case "show":
+        return await showService(ctx, target, values.json === true);
+      case "add":
+        return await runAdd(ctx, values, entra);
+      case "verify":
+        return await verifyService(ctx, target, entra.graphUrl);
+      case "renew-secret": {
+        const prompter = wantsPrompts(io, values) ? createPrompter(io.stdin, io.stdout) : undefined;
+        try {
+          return await renewSecret(ctx, target, { flags: values, ...entra, prompter });
+        } finally {
+          prompter?.close();
+        }
+      }
+      case "update-app-settings":
+        return await updateAppSettings(ctx, target, entra);
+      case "disable-auth":
+        return await setAuthentication(ctx, target, true);
+      case "enable-auth":
+        return await setAuthentication(ctx, target, false);
+      case "remove":
+        return await removeConnection(ctx, target);
+      default:
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof PlanError) {
+      ctx.err(`${err.message}\nusage: entra-gateway services ${sub.usage}`);
+      return 2;
+    }
+    if (err instanceof InputEndedError) {
+      ctx.err(`${err.message}; nothing was changed.`);
+      return 1;
+    }
+    ctx.err(`services ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function wantsPrompts(io: ServicesIo, values: AddFlags): boolean {
+  return values.interactive === true || (io.stdin as { isTTY?: boolean }).isTTY === true;
+}
+
+async function runAdd(
+  ctx: CommandContext,
+  values: AddFlags,
+  entra: { graphUrl: string | undefined; adminClientId: string | undefined },
+): Promise<number> {
+  let plan: AddPlan;
+  if (wantsPrompts(ctx.io, values)) {
+    const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
+    const prompter: Prompter = createPrompter(ctx.io.stdin, ctx.io.stdout);
+    try {
+      plan = await planInteractively(
+        prompter,
+        values,
+        current.ok ? current.config.azureServices : [],
+        ctx.cwd,
+        ctx.configDir,
+      );
+      prompter.say("");
+      prompter.say("— Summary —");
+      for (const line of summarizePlan(plan)) prompter.say(line);
+      if (values.yes !== true && !(await prompter.confirm("Add this service?", true))) {
+        ctx.out("Nothing was changed.");
+        return 1;
+      }
+    } finally {
+      prompter.close();
+    }
+  } else {
+    plan = planFromFlags(values, ctx.cwd, ctx.configDir);
+  }
+  return addService(ctx, plan, entra);
+}
+
+async function listServices(ctx: CommandContext, json: boolean): Promise<number> {
+  const entries = await readServiceEntries(ctx.configPath);
+  const parsed = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
+  const views = viewServices(parsed, ctx.now());
+  if (json) ctx.out(JSON.stringify({ services: views }, null, 2));
+  else if (views.length === 0) ctx.out(`No services in ${ctx.configPath}. Add one with: services add`);
+  else ctx.out(renderTable(views));
+  for (const e of entries) {
+    if (e.service === undefined) {
+      ctx.err(`azureServices[${e.index}] (${JSON.stringify(e.name ?? "?")}) is not valid: ${e.problems.join("; ")}`);
+    }
+  }
+  const attention = views.filter((v) => v.webApp.secretStatus === "expired" || v.webApp.secretStatus === "expiring");
+  if (!json) {
+    for (const v of attention) {
+      ctx.err(
+        `warning: the web app secret of ${JSON.stringify(v.name)} ${v.webApp.secretStatus === "expired" ? "has expired" : "expires within 30 days"} (${v.webApp.secretExpiry}): services renew-secret ${JSON.stringify(v.name)}`,
+      );
+    }
+  }
+  return 0;
+}
+
+async function showService(ctx: CommandContext, name: string, json: boolean): Promise<number> {
+  const entries = await readServiceEntries(ctx.configPath);
+  const entry = findEntry(entries, name);
+  if (entry === undefined) {
+    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
+    return 1;
+  }
+  if (entry.service === undefined) {
+    ctx.err(`service ${JSON.stringify(name)} is not valid: ${entry.problems.join("; ")}`);
+    return 1;
+  }
+  const all = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
+  const view = viewServices(all, ctx.now()).find((v) => v.name === entry.service?.name);
+  if (view === undefined) return 1;
+  ctx.out(json ? JSON.stringify(view, null, 2) : renderDetails(view, ctx.now()));
+  return 0;
+}
+
+async function verifyService(ctx: CommandContext, name: string, graphUrl: string | undefined): Promise<number> {
+  const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
+  if (!current.ok) {
+    reportProblems(ctx, current.problems);
+    return 1;
+  }
+  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  if (service === undefined) {
+    ctx.err(`no service named ${JSON.stringify(name)}`);
+    return 1;
+  }
+  const endpoints = createEntraEndpoints(current.config.environments[service.environment], graphUrl);
+  try {
+    const web = await verifyWebApp(endpoints, {
+      tenantId: service.tenant.id,
+      clientId: service.webApp.clientId,
+      secret: service.webApp.secret.reveal(),
+      appIdUri: service.webApp.appIdUri,
+    });
+    if (!web.ok) {
+      ctx.err(`Web app verification failed (${web.step}): ${formatEntraFailure(web.failure)}`);
+      return 1;
+    }
+    ctx.out(`Verified web app: ${web.detail}.`);
+    if (service.nativeApp !== undefined) {
+      const native = await verifyNativeApp(
+        endpoints,
+        service.tenant.id,
+        service.nativeApp.clientId,
+        service.webApp.appIdUri,
+      );
+      if (!native.ok) {
+        ctx.err(`Native app verification failed (${native.step}): ${formatEntraFailure(native.failure)}`);
+        return 1;
+      }
+      ctx.out(`Verified native app: ${native.detail}.`);
+    }
+    return 0;
+  } finally {
+    await endpoints.close();
+  }
+}
+
+async function setAuthentication(ctx: CommandContext, name: string, disabled: boolean): Promise<number> {
+  const entry = findEntry(await readServiceEntries(ctx.configPath), name);
+  const service = entry?.service;
+  if (service === undefined) {
+    ctx.err(`no valid service named ${JSON.stringify(name)} in ${ctx.configPath}`);
+    return 1;
+  }
+  if (service.type !== "cloudManagement") {
+    ctx.err(
+      `${JSON.stringify(service.name)} is a ${service.type} service; Entra authentication is disabled per cloud management tenant only`,
+    );
+    return 1;
+  }
+  const verb = disabled ? "disabled" : "enabled";
+  const apply = ctx.io.applyToRunningGateway;
+  if (apply !== undefined) {
+    const applied = await apply({
+      kind: "tenantAuthentication",
+      serviceName: service.name,
+      tenantId: service.tenant.id,
+      disabled,
+    }).catch(() => false);
+    if (applied) {
+      ctx.out(
+        `The running gateway ${verb} Entra authentication for tenant ${service.tenant.name} (${service.tenant.id}) from its next request, and saved it.`,
+      );
+      return 0;
+    }
+  }
+  if (service.disableAuthentication === disabled) {
+    ctx.out(`Entra authentication for ${JSON.stringify(service.name)} is already ${verb}; nothing changed.`);
+    return 0;
+  }
+  const result = await editConfigFile(
+    ctx.configPath,
+    (doc) => setServiceFlag(doc, service.name, "disableAuthentication", disabled),
+    ctx.validateOptions,
+  );
+  if (!result.ok) {
+    reportProblems(ctx, result.problems);
+    ctx.err(`${ctx.configPath} was not changed.`);
+    return 1;
+  }
+  ctx.out(
+    `Entra authentication ${verb} for ${JSON.stringify(service.name)} (tenant ${service.tenant.id}) in ${ctx.configPath}.`,
+  );
+  if (disabled) ctx.out("The gateway answers this tenant's tokens with 403 once it has the change.");
+  ctx.out(
+    "No running gateway took the change directly: it applies on the gateway's next configuration reload (file watch or SIGHUP).",
+  );
+  return 0;
+}
+
+async function removeConnection(ctx: CommandContext, name: string): Promise<number> {
+  const entries = await readServiceEntries(ctx.configPath);
+  const entry = findEntry(entries, name);
+  if (entry === undefined) {
+    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
+    return 1;
+  }
+  const result = await editConfigFile(
+    ctx.configPath,
+    (doc) => removeService(doc, entry.name ?? name),
+    ctx.validateOptions,
+  );
+  if (!result.ok) {
+    reportProblems(ctx, result.problems);
+    ctx.err(`${ctx.configPath} was not changed.`);
+    return 1;
+  }
+  ctx.out(`Removed the connection ${JSON.stringify(entry.name)} from ${ctx.configPath}.`);
+  const s = entry.service;
+  if (s !== undefined) {
+    const apps = [`web app ${s.webApp.name} (${s.webApp.clientId})`];
+    if (s.nativeApp !== undefined) apps.push(`native app ${s.nativeApp.name} (${s.nativeApp.clientId})`);
+    ctx.out(
+      `The app registrations in Microsoft Entra ID (${apps.join(", ")}) are left alone: ask your Entra administrator to delete them when no longer needed, or import them again with services add.`,
+    );
+    const stillUsed = result.config.azureServices.filter((o) => o.webApp.clientId === s.webApp.clientId.toLowerCase());
+    if (stillUsed.length > 0) {
+      ctx.out(`The web app is still used by ${stillUsed.map((o) => JSON.stringify(o.name)).join(", ")}.`);
+    }
+    if (s.webApp.secret.fromFile !== undefined && stillUsed.length === 0) {
+      ctx.out(`The secret file ${s.webApp.secret.fromFile} is left in place; delete it when the app is gone.`);
+    }
+  }
+  await notifyGateway(ctx, "remove");
+  return 0;
+}
