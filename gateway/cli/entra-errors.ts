@@ -25,15 +25,19 @@ export function toEntraFailure(err: unknown): EntraFailure {
         : err instanceof Error
           ? err.message
           : String(err);
-  const aadsts = /AADSTS\d+/.exec(message)?.[0];
+  // msal-node wraps Entra's description ("Error(s): 7000215 - Timestamp: … - Description: AADSTS7000215: …
+  // Trace ID: …"); the admin needs the AADSTS sentence, not the envelope.
+  const sentence = /(AADSTS\d+):\s*(.*?)(?:\s+Trace ID:|\r?\n|\s+- Correlation ID:|$)/.exec(message);
+  if (sentence !== null) {
+    return { code: sentence[1] ?? "", message: `${sentence[1]}: ${(sentence[2] ?? "").trim()}` };
+  }
   const fallback =
     typeof record.errorCode === "string" && record.errorCode !== ""
       ? record.errorCode
       : typeof record.error === "string"
         ? record.error
         : "";
-  // Entra's descriptions carry trace and correlation IDs on later lines; the first line is the message.
-  return { code: aadsts ?? fallback, message: (message.split(/\r?\n/)[0] ?? message).trim() };
+  return { code: fallback, message: (message.split(/\r?\n/)[0] ?? message).trim() };
 }
 
 /**

@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
+import { type Authenticator, createAuthenticator } from "../../gateway/auth/authenticate.js";
+import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
+import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
 import { runServicesCommand, type ServicesIo } from "../../gateway/cli/services.js";
+import { loadConfigFile } from "../../gateway/config/load.js";
 import { createMsalNetworkClient } from "../../stack/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 
@@ -169,4 +173,24 @@ export function decodeClaims(token: string): Record<string, unknown> {
 export function seededServerSecret(t: DirectoryTenant): string {
   const server = t.apps.find((a) => a.appId === t.serverAppId)!;
   return server.passwordCredentials[0]!.secretText;
+}
+
+/** The gateway's pure auth pipeline over the configuration file, fetching keys from the emulator over HTTPS. */
+export async function createPipeline(
+  configPath: string,
+  env: Record<string, string> = {},
+): Promise<{ auth: Authenticator; close(): Promise<void> }> {
+  const loaded = await loadConfigFile(configPath, { env });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const fetcher = createHttpJwksFetcher(loaded.config.environments);
+  const keys = createJwksStore({ fetcher: fetcher.fetch, settings: loaded.config.auth.jwks });
+  const auth = createAuthenticator({ config: loaded.config, keys });
+  await keys.whenSettled();
+  return {
+    auth,
+    async close() {
+      keys.close();
+      await fetcher.close();
+    },
+  };
 }

@@ -64,7 +64,10 @@ describe("services add (import) with verify", () => {
       env: { CONTOSO_SECRET: "wrong-secret-value" },
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/AADSTS7000215: Invalid client secret provided/);
+    expect(run.stderr).toMatch(
+      /Verification of the web app failed \(client credentials for Microsoft Graph\): AADSTS7000215: Invalid client secret provided\. Ensure the secret being sent/,
+    );
+    expect(run.stderr).not.toContain("Error(s):");
     expect(run.stderr).toContain("Nothing was written.");
     expect(await w.readConfig()).toBe(before);
   });
