@@ -26,6 +26,8 @@ export interface CliWorld {
   /** The admin of a tenant (UPN). */
   adminOf(tenant: DirectoryTenant): string;
   readConfig(): Promise<string>;
+  /** Replaces `azureServices: [] …` of the base configuration with this YAML block. */
+  writeServices(yaml: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,13 @@ export async function createCliWorld(configText?: (authorityHost: string) => str
       return admin.userPrincipalName;
     },
     readConfig: () => readFile(configPath, "utf8"),
+    async writeServices(yaml) {
+      const text = (configText ?? baseConfig)(host).replace(
+        "azureServices: [] # onboarded with the services CLI\n",
+        yaml,
+      );
+      await writeFile(configPath, text);
+    },
     async close() {
       await net.close();
       await h.close();
@@ -147,7 +156,7 @@ export async function clientCredentials(
   clientId: string,
   secret: string,
   scope = "https://graph.microsoft.com/.default",
-): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; message: string }> {
+): Promise<{ ok: true; claims: Record<string, unknown>; token: string } | { ok: false; message: string }> {
   const cca = new ConfidentialClientApplication({
     auth: {
       clientId,
@@ -159,7 +168,7 @@ export async function clientCredentials(
   });
   try {
     const result = await cca.acquireTokenByClientCredential({ scopes: [scope], skipCache: true });
-    return { ok: true, claims: decodeClaims(result!.accessToken) };
+    return { ok: true, claims: decodeClaims(result!.accessToken), token: result!.accessToken };
   } catch (e) {
     return { ok: false, message: String((e as { errorMessage?: string }).errorMessage ?? e) };
   }
@@ -193,4 +202,21 @@ export async function createPipeline(
       await fetcher.close();
     },
   };
+}
+
+/** A cloud management service of a seeded tenant, imported, its secret inline (YAML block for `azureServices`). */
+export function seededServiceYaml(name: string, t: DirectoryTenant, extra = ""): string {
+  const server = t.apps.find((a) => a.appId === t.serverAppId)!;
+  return `  - name: ${name} # seeded tenant
+    type: cloudManagement
+    tenant: { id: ${t.id}, name: ${t.name} }
+    webApp:
+      name: ConfigMgrService
+      clientId: ${t.serverAppId}
+      appIdUri: ${server.identifierUris[0]}
+      secret: { value: ${seededServerSecret(t)} }
+      secretExpiry: 2030-01-01
+    nativeApp: { name: ConfigMgrClient, clientId: ${t.clientAppId} }
+    disableAuthentication: false # CM 2010+
+${extra}`;
 }

@@ -1,0 +1,86 @@
+/** `services disable-auth` / `enable-auth`: the tenant flag in the file, and the seam for a running gateway. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServiceChange } from "../../gateway/cli/services.js";
+import { loadConfigFile } from "../../gateway/config/load.js";
+import { type CliWorld, createCliWorld, createPipeline, runCli, seededServiceYaml } from "./helpers.js";
+
+let w: CliWorld;
+beforeAll(async () => {
+  w = await createCliWorld();
+  await w.writeServices(`azureServices:\n${seededServiceYaml("Contoso", w.tenant("contoso.onmicrosoft.com"))}`);
+});
+afterAll(async () => {
+  await w.close();
+});
+
+describe("services disable-auth / enable-auth", () => {
+  it("when authentication is disabled and the gateway reloads the file, then the tenant's next request is refused; enabled, it is accepted again", async () => {
+    const t = w.tenant("contoso.onmicrosoft.com");
+    const pipeline = await createPipeline(w.configPath);
+    try {
+      const token = w.h.sim.mint({ tenantId: t.id });
+      const check = async () => {
+        const r = await pipeline.auth.authenticate({ url: "/CCM_STS", authorization: `Bearer ${token}` });
+        return r.ok ? "ok" : r.reason;
+      };
+      const reload = async () => {
+        const loaded = await loadConfigFile(w.configPath, { env: {} });
+        if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+        pipeline.auth.setConfig(loaded.config);
+      };
+      expect(await check()).toBe("ok");
+
+      const disabled = await runCli(w, ["disable-auth", "Contoso"]);
+      expect(disabled.code).toBe(0);
+      expect(disabled.stdout).toContain('Entra authentication disabled for "Contoso"');
+      const text = await w.readConfig();
+      expect(text).toContain("disableAuthentication: true # CM 2010+"); // changed in place, comment kept
+      expect(text).toContain("# the local Entra emulator");
+      await reload();
+      expect(await check()).toBe("tenant_disabled");
+
+      const enabled = await runCli(w, ["enable-auth", "Contoso"]);
+      expect(enabled.code).toBe(0);
+      expect(await w.readConfig()).toContain("disableAuthentication: false # CM 2010+");
+      await reload();
+      expect(await check()).toBe("ok");
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it("when a running gateway takes the change through the seam, then the CLI does not write the file", async () => {
+    const before = await w.readConfig();
+    const changes: ServiceChange[] = [];
+    const run = await runCli(w, ["disable-auth", "contoso"], {
+      applyToRunningGateway: async (change) => {
+        changes.push(change);
+        return true;
+      },
+    });
+    expect(run.code).toBe(0);
+    expect(changes).toEqual([
+      {
+        kind: "tenantAuthentication",
+        serviceName: "Contoso",
+        tenantId: w.tenant("contoso.onmicrosoft.com").id,
+        disabled: true,
+      },
+    ]);
+    expect(run.stdout).toContain("The running gateway disabled Entra authentication");
+    expect(await w.readConfig()).toBe(before);
+  });
+
+  it("when the seam finds no running gateway, then the CLI edits the file", async () => {
+    const run = await runCli(w, ["disable-auth", "Contoso"], { applyToRunningGateway: async () => false });
+    expect(run.code).toBe(0);
+    expect(await w.readConfig()).toContain("disableAuthentication: true");
+    expect(run.stdout).toContain("next configuration reload");
+  });
+
+  it("when the service does not exist, then it says so and exits 1", async () => {
+    const run = await runCli(w, ["enable-auth", "Nope"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no valid service named "Nope"');
+  });
+});
