@@ -292,7 +292,15 @@ export function appendService(doc: Document, service: { readonly name: string } 
     throw new ConfigEditError(`a service named ${JSON.stringify(service.name)} already exists`);
   }
   const seq = servicesSeq(doc, true) as YAMLSeq;
-  seq.flow = false;
+  if (seq.flow === true) {
+    // `azureServices: [] # comment` becomes a block list; its trailing comment would otherwise end up below
+    // the new entry, so it moves above the first one.
+    seq.flow = false;
+    if (seq.comment !== undefined && seq.commentBefore === undefined) {
+      seq.commentBefore = seq.comment;
+      seq.comment = undefined;
+    }
+  }
   seq.items.push(doc.createNode(service));
 }
 
