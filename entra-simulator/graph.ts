@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CLOUDS, GRAPH_APP_ID, graphResource } from "./clouds.js";
 import type { Directory } from "./directory.js";
 import type { KeyStore } from "./keys.js";
-import type { DirectoryApp, DirectoryTenant, DirectoryUser } from "./seed.js";
+import { type DirectoryApp, type DirectoryTenant, type DirectoryUser, deriveGuid } from "./seed.js";
 
 /** Attributes `$select` may name (ENTRA.md's user discovery list plus a few Graph defaults). */
 const USER_ATTRIBUTES = [
@@ -27,6 +27,21 @@ const USER_ATTRIBUTES = [
   "onPremisesSamAccountName",
   "onPremisesDistinguishedName",
 ] as const;
+
+/**
+ * Microsoft Graph permission IDs as real app manifests carry them in `requiredResourceAccess` (Graph's
+ * published permission reference). The directory keeps names; requests may give either, responses give IDs.
+ */
+const GRAPH_PERMISSION_IDS: Readonly<Record<string, string>> = {
+  "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+  "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
+  "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+};
+
+function graphPermissionName(idOrName: string): string {
+  const lower = idOrName.toLowerCase();
+  return Object.entries(GRAPH_PERMISSION_IDS).find(([, id]) => id === lower)?.[0] ?? idOrName;
+}
 
 /** What Graph returns when no `$select` is given. */
 const DEFAULT_SELECT = ["id", "displayName", "givenName", "surname", "mail", "userPrincipalName"];
@@ -198,7 +213,12 @@ function applicationJson(app: DirectoryApp): Record<string, unknown> {
     signInAudience: "AzureADMyOrg",
     api: {
       requestedAccessTokenVersion: app.accessTokenVersion === 2 ? 2 : null,
-      oauth2PermissionScopes: app.exposedScopes.map((value) => ({ value, type: "User", isEnabled: true })),
+      oauth2PermissionScopes: app.exposedScopes.map((value) => ({
+        id: deriveGuid(app.id, "scope", value),
+        value,
+        type: "User",
+        isEnabled: true,
+      })),
     },
     publicClient: { redirectUris: app.isPublicClient ? app.redirectUris : [] },
     web: { redirectUris: app.isPublicClient ? [] : app.redirectUris },
@@ -212,7 +232,12 @@ function applicationJson(app: DirectoryApp): Record<string, unknown> {
     })),
     requiredResourceAccess: [
       ...(app.graphPermissions.length > 0
-        ? [{ resourceAppId: GRAPH_APP_ID, resourceAccess: app.graphPermissions.map((p) => ({ id: p, type: "Role" })) }]
+        ? [
+            {
+              resourceAppId: GRAPH_APP_ID,
+              resourceAccess: app.graphPermissions.map((p) => ({ id: GRAPH_PERMISSION_IDS[p] ?? p, type: "Role" })),
+            },
+          ]
         : []),
       ...app.delegatedResources.map((resourceAppId) => ({
         resourceAppId,
@@ -229,6 +254,39 @@ function filterAppId(filter: string | undefined): string | undefined {
   return m[1]!.toLowerCase();
 }
 
+function stringArray(v: unknown, name: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+    throw new GraphError(400, "Request_BadRequest", `Property '${name}' must be an array of strings.`);
+  }
+  return v as string[];
+}
+
+function objectOrEmpty(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
+}
+
+/** `requiredResourceAccess`: Graph application permissions (by name or ID) and delegated resources. */
+function parseResourceAccess(v: unknown): { graphPermissions: string[]; delegatedResources: string[] } {
+  const rra = Array.isArray(v) ? (v as Record<string, unknown>[]) : [];
+  const graph = rra.find((r) => r.resourceAppId === GRAPH_APP_ID);
+  const graphPermissions = Array.isArray(graph?.resourceAccess)
+    ? (graph.resourceAccess as { id?: unknown; type?: unknown }[])
+        .filter((a) => a.type === "Role")
+        .map((a) => graphPermissionName(String(a.id)))
+    : [];
+  const delegatedResources = rra
+    .filter((r) => r.resourceAppId !== GRAPH_APP_ID)
+    .map((r) => String(r.resourceAppId).toLowerCase());
+  return { graphPermissions, delegatedResources };
+}
+
+function parseScopes(api: Record<string, unknown>): string[] {
+  return Array.isArray(api.oauth2PermissionScopes)
+    ? (api.oauth2PermissionScopes as { value?: unknown }[]).map((s) => String(s.value))
+    : [];
+}
+
 /** The body of `POST /v1.0/applications`, checked. */
 function parseNewApplication(body: unknown): import("./directory.js").NewApplication {
   if (typeof body !== "object" || body === null)
@@ -237,40 +295,50 @@ function parseNewApplication(body: unknown): import("./directory.js").NewApplica
   if (typeof b.displayName !== "string" || b.displayName.length === 0) {
     throw new GraphError(400, "Request_BadRequest", "Property 'displayName' is required.");
   }
-  const strings = (v: unknown, name: string): string[] => {
-    if (v === undefined) return [];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
-      throw new GraphError(400, "Request_BadRequest", `Property '${name}' must be an array of strings.`);
-    }
-    return v as string[];
-  };
-  const api = (b.api ?? {}) as Record<string, unknown>;
-  const publicClient = (b.publicClient ?? {}) as Record<string, unknown>;
-  const web = (b.web ?? {}) as Record<string, unknown>;
-  const scopes = Array.isArray(api.oauth2PermissionScopes)
-    ? (api.oauth2PermissionScopes as { value?: unknown }[]).map((s) => String(s.value))
-    : [];
-  const rra = Array.isArray(b.requiredResourceAccess) ? (b.requiredResourceAccess as Record<string, unknown>[]) : [];
-  const graph = rra.find((r) => r.resourceAppId === GRAPH_APP_ID);
-  const graphPermissions = Array.isArray(graph?.resourceAccess)
-    ? (graph.resourceAccess as { id?: unknown; type?: unknown }[])
-        .filter((a) => a.type === "Role")
-        .map((a) => String(a.id))
-    : [];
-  const delegatedResources = rra
-    .filter((r) => r.resourceAppId !== GRAPH_APP_ID)
-    .map((r) => String(r.resourceAppId).toLowerCase());
-  const publicRedirects = strings(publicClient.redirectUris, "publicClient.redirectUris");
+  const api = objectOrEmpty(b.api);
+  const publicClient = objectOrEmpty(b.publicClient);
+  const web = objectOrEmpty(b.web);
+  const publicRedirects = stringArray(publicClient.redirectUris, "publicClient.redirectUris");
   return {
     displayName: b.displayName,
-    identifierUris: strings(b.identifierUris, "identifierUris"),
+    identifierUris: stringArray(b.identifierUris, "identifierUris"),
     isFallbackPublicClient: b.isFallbackPublicClient === true || publicRedirects.length > 0,
-    redirectUris: [...publicRedirects, ...strings(web.redirectUris, "web.redirectUris")],
+    redirectUris: [...publicRedirects, ...stringArray(web.redirectUris, "web.redirectUris")],
     accessTokenVersion: api.requestedAccessTokenVersion === 2 ? 2 : 1,
-    exposedScopes: scopes,
-    graphPermissions,
-    delegatedResources,
+    exposedScopes: parseScopes(api),
+    ...parseResourceAccess(b.requiredResourceAccess),
   };
+}
+
+/**
+ * Applies a `PATCH /v1.0/applications/{id}` body: Graph replaces each collection that is present as a
+ * whole (e.g. `requiredResourceAccess`, `api.oauth2PermissionScopes`) and leaves absent ones alone.
+ */
+function patchApplication(target: DirectoryApp, body: Record<string, unknown>): void {
+  if (typeof body.displayName === "string") target.displayName = body.displayName;
+  if (body.identifierUris !== undefined) target.identifierUris = stringArray(body.identifierUris, "identifierUris");
+  if (typeof body.isFallbackPublicClient === "boolean") target.isPublicClient = body.isFallbackPublicClient;
+  const publicClient = objectOrEmpty(body.publicClient);
+  const web = objectOrEmpty(body.web);
+  if (publicClient.redirectUris !== undefined) {
+    target.redirectUris = stringArray(publicClient.redirectUris, "publicClient.redirectUris");
+    if (target.redirectUris.length > 0) target.isPublicClient = true;
+  } else if (web.redirectUris !== undefined && !target.isPublicClient) {
+    target.redirectUris = stringArray(web.redirectUris, "web.redirectUris");
+  }
+  if (body.api !== undefined) {
+    const api = objectOrEmpty(body.api);
+    if (api.oauth2PermissionScopes !== undefined) target.exposedScopes = parseScopes(api);
+    if (api.requestedAccessTokenVersion !== undefined) {
+      target.accessTokenVersion = api.requestedAccessTokenVersion === 2 ? 2 : 1;
+    }
+  }
+  if (body.requiredResourceAccess !== undefined) {
+    if (!Array.isArray(body.requiredResourceAccess)) {
+      throw new GraphError(400, "Request_BadRequest", "Property 'requiredResourceAccess' must be an array.");
+    }
+    Object.assign(target, parseResourceAccess(body.requiredResourceAccess));
+  }
 }
 
 /** Registers the Graph routes on `app`. */
@@ -420,9 +488,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...appWrite);
     const target = findApplication(caller, (req.params as { id: string }).id);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body.displayName === "string") target.displayName = body.displayName;
-    if (Array.isArray(body.identifierUris)) target.identifierUris = body.identifierUris.map(String);
+    patchApplication(target, (req.body ?? {}) as Record<string, unknown>);
     return reply.code(204).send();
   });
 
