@@ -35,6 +35,8 @@ export interface StartGatewayOptions {
   readonly waitForKeys?: boolean;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly onJwksFetch?: (event: JwksFetchEvent) => void;
+  /** `now - iat` of each newly verified token (metrics). */
+  readonly onVerified?: (tenantId: string, issuedAgoSec: number) => void;
 }
 
 /** A running gateway. */
@@ -79,7 +81,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     },
     onDiskError: (setId, error) => logger.warn({ setId, err: error.message }, "jwks disk copy not written"),
   });
-  const authenticator = createAuthenticator({ config, keys, ...(options.clock ? { clock: options.clock } : {}) });
+  const authenticator = createAuthenticator({
+    config,
+    keys,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onVerified ? { onVerified: options.onVerified } : {}),
+  });
   const upstream = createUpstreamClient(config.upstream);
   const listen = config.listen;
   const tls =

@@ -62,6 +62,13 @@ export interface AuthCounters {
   signatureChecks: number;
 }
 
+/** Entries (and bytes) held by the verdict caches. */
+export interface CacheSizes {
+  readonly verifiedEntries: number;
+  readonly verifiedBytes: number;
+  readonly negativeEntries: number;
+}
+
 /** The authentication pipeline bound to a configuration and a key store. */
 export interface Authenticator {
   /**
@@ -81,6 +88,8 @@ export interface Authenticator {
   readonly tenants: TenantRegistry;
   readonly keys: JwksStore;
   readonly counters: Readonly<AuthCounters>;
+  /** Current sizes of the verified and negative caches, for gauges. */
+  cacheSizes(): CacheSizes;
   /** Drops every cached verdict (both caches). */
   clearCaches(): void;
 }
@@ -91,6 +100,11 @@ export interface AuthenticatorOptions {
   /** The JWKS cache; the authenticator registers the tenants' key sets with it. */
   readonly keys: JwksStore;
   readonly clock?: Clock;
+  /**
+   * Called once per newly verified token (not on cached hits) with `now - iat` in seconds: clock-skew
+   * telemetry. Not called when the token has no numeric `iat`.
+   */
+  readonly onVerified?: (tenantId: string, issuedAgoSec: number) => void;
 }
 
 interface Snapshot {
@@ -248,6 +262,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return remember(token, principal, snap, ttl);
     }
     const success: AuthSuccess = { ok: true, route, principal };
+    if (options.onVerified !== undefined && typeof payload.iat === "number") {
+      options.onVerified(tenant.tenantId, nowMs / 1000 - payload.iat);
+    }
     // Entry lifetime ≤ exp (DESIGN §6): after exp the token goes through the full pipeline again.
     const expMs = principal.expiresAtSec * 1000;
     const ttl = Math.floor(expMs - nowMs);
@@ -410,6 +427,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     },
     keys,
     counters,
+    cacheSizes(): CacheSizes {
+      return { verifiedEntries: verified.size, verifiedBytes: verified.calculatedSize, negativeEntries: negative.size };
+    },
     clearCaches(): void {
       verified.clear();
       negative.clear();

@@ -25,6 +25,7 @@ import {
   type EnvironmentName,
   type EnvironmentTemplates,
   GUID_PATTERN,
+  type MetricsSettings,
   type ParsedAzureService,
   type ParsedConfig,
   type RouteRequirement,
@@ -111,6 +112,18 @@ export interface Listen {
   readonly bodyLimitBytes: number;
 }
 
+/** The admin API's listener, with its key resolved. */
+export interface Admin {
+  readonly enabled: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** Undefined: `serve` generates a key into its state directory. */
+  readonly key: Secret | undefined;
+}
+
+/** The shortest admin key accepted (characters). */
+export const MIN_ADMIN_KEY_LENGTH = 32;
+
 /** The validated, resolved, deep-frozen configuration. Swap it as a whole; never mutate it. */
 export interface GatewayConfig {
   readonly azureServices: readonly AzureService[];
@@ -119,6 +132,8 @@ export interface GatewayConfig {
   readonly auth: DeepReadonly<AuthSettings>;
   readonly upstream: Upstream;
   readonly listen: Listen;
+  readonly admin: Admin;
+  readonly metrics: DeepReadonly<MetricsSettings>;
 }
 
 /** Outcome of {@link validateConfig}. */
@@ -185,13 +200,15 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   if (root.auth !== undefined) checkAuth(root.auth, ctx);
   const upstream = root.upstream === undefined ? undefined : resolveUpstream(root.upstream, ctx);
   const listen = root.listen === undefined ? undefined : resolveListen(root.listen, ctx);
+  const admin = root.admin === undefined ? undefined : resolveAdmin(root.admin, ctx);
 
   if (
     ctx.problems.length > 0 ||
     !parsed.success ||
     environments === undefined ||
     upstream === undefined ||
-    listen === undefined
+    listen === undefined ||
+    admin === undefined
   ) {
     return { ok: false, problems: ctx.problems, warnings: ctx.warnings };
   }
@@ -202,6 +219,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     auth: parsed.data.auth,
     upstream,
     listen,
+    admin,
+    metrics: parsed.data.metrics,
   };
   return { ok: true, config: deepFreeze(config), warnings: Object.freeze(ctx.warnings) };
 }
@@ -298,6 +317,8 @@ function parseParts(raw: unknown): Partial<ParsedConfig> {
   if (upstream.success) out.upstream = upstream.data;
   const listen = shape.listen.safeParse(raw.listen);
   if (listen.success) out.listen = listen.data;
+  const admin = shape.admin.safeParse(raw.admin);
+  if (admin.success) out.admin = admin.data;
   return out;
 }
 
@@ -649,6 +670,21 @@ function resolveListen(listen: ParsedConfig["listen"], ctx: Context): Listen {
     key: key === undefined ? undefined : new Secret(key, "fromFile", listen.keyFile),
     bodyLimitBytes: listen.bodyLimitBytes,
   };
+}
+
+function resolveAdmin(admin: ParsedConfig["admin"], ctx: Context): Admin {
+  const key = admin.key === undefined ? undefined : resolveSecret(admin.key, "admin.key", ctx);
+  if (key !== undefined && key.reveal().length < MIN_ADMIN_KEY_LENGTH) {
+    ctx.problem("admin.key", `must be at least ${MIN_ADMIN_KEY_LENGTH} characters`);
+  }
+  if (admin.enabled && !isLoopbackHost(admin.host)) {
+    ctx.warn("admin.host", `the admin API listens on ${admin.host}, not loopback: restrict who can reach it`);
+  }
+  return { enabled: admin.enabled, host: admin.host, port: admin.port, key };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/authenticate.js";
+import { secretExpiryStatus } from "../observability/secret-expiry.js";
 import type { UpstreamClient } from "./proxy.js";
 
 /** The readiness verdict and its parts. */
@@ -15,6 +16,11 @@ export interface Readiness {
     /** Key-set state per enabled tenant and token version (`fresh`, `stale`, `unavailable`). */
     readonly keys: Record<string, string>;
     readonly upstream: { readonly reachable: boolean; readonly error?: string };
+    /**
+     * Web app secrets that expire within 30 days (`expiring`) or have expired (`expired`), by service name.
+     * Detail only: the gateway validates tokens without the secret, so readiness does not depend on it.
+     */
+    readonly secrets: Record<string, string>;
   };
 }
 
@@ -57,7 +63,11 @@ export async function readiness(
     if (s.state === "unavailable") keysReady = false;
   }
   const upstream = await probe();
-  return { ready: keysReady && upstream.reachable, checks: { config: true, keys, upstream } };
+  const secrets: Record<string, string> = {};
+  for (const s of secretExpiryStatus(authenticator.config, Date.now())) {
+    if (s.state === "expiring" || s.state === "expired") secrets[s.service] = `${s.state} ${s.expiresAt ?? ""}`.trim();
+  }
+  return { ready: keysReady && upstream.reachable, checks: { config: true, keys, upstream, secrets } };
 }
 
 /** Registers `/healthz` and `/readyz`. */

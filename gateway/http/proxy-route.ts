@@ -34,6 +34,10 @@ export interface RequestOutcome {
   readonly reason: string | undefined;
   readonly tenantId: string | undefined;
   readonly status: number;
+  /** Seconds spent in `authenticate` (absent when the request never reached it). */
+  readonly authSeconds?: number;
+  /** Seconds from sending upstream to the MP's response headers (proxied requests only). */
+  readonly upstreamSeconds?: number;
 }
 
 /** Generic `error` values of JSON bodies for answers without an RFC 6750 error code. */
@@ -104,11 +108,11 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     );
   };
 
-  const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection) => {
+  const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection, authSeconds: number) => {
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
     record(
       req,
-      { outcome: "rejected", reason: rejection.reason, tenantId: undefined, status },
+      { outcome: "rejected", reason: rejection.reason, tenantId: rejection.tenant?.tenantId, status, authSeconds },
       bearerOf(req.headers.authorization),
     );
     return sendError(reply, status, headers, error, errorDescription);
@@ -123,13 +127,16 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       return sendError(reply, 413, {});
     }
     const form = withBody && isFormBody(raw) ? (req.body as string | undefined) : undefined;
+    const authStarted = performance.now();
     const pending = authenticator.authenticate({
       url: req.url,
       authorization: authorizationValues(req),
       formBody: form,
     });
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
-    if (!result.ok) return answerRejection(req, reply, result);
+    const upstreamStarted = performance.now();
+    const authSeconds = (upstreamStarted - authStarted) / 1000;
+    if (!result.ok) return answerRejection(req, reply, result, authSeconds);
 
     const principal = result.principal;
     const headers = upstreamRequestHeaders(req.headers, {
@@ -161,7 +168,14 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       });
       record(
         req,
-        { outcome: "proxied", reason: undefined, tenantId: principal?.tenantId, status: res.status },
+        {
+          outcome: "proxied",
+          reason: undefined,
+          tenantId: principal?.tenantId,
+          status: res.status,
+          authSeconds,
+          upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
+        },
         bearerOf(req.headers.authorization),
       );
       res.body.on("error", (err) => log.warn({ reqId: req.id, err: (err as Error).message }, "upstream body aborted"));
@@ -175,7 +189,14 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("upstream_unreachable", err);
       record(
         req,
-        { outcome: "upstream_error", reason: failure.code, tenantId: principal?.tenantId, status: failure.status },
+        {
+          outcome: "upstream_error",
+          reason: failure.code,
+          tenantId: principal?.tenantId,
+          status: failure.status,
+          authSeconds,
+          upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
+        },
         bearerOf(req.headers.authorization),
         failure,
       );

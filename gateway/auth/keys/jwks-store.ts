@@ -88,6 +88,8 @@ export interface KeySetStatus {
   readonly url: string;
   readonly state: KeySetState;
   readonly keyCount: number;
+  /** Key ids currently served. */
+  readonly kids: readonly string[];
   readonly fetchedAtMs: number | undefined;
   readonly lastAttemptAtMs: number | undefined;
   readonly lastError: string | undefined;
@@ -434,6 +436,7 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
         url: s.spec.url,
         state: s.state(now, settings),
         keyCount: s.keys?.size ?? 0,
+        kids: s.keys === undefined ? [] : [...s.keys.keys()],
         fetchedAtMs: Number.isFinite(s.fetchedAt) ? s.fetchedAt : undefined,
         lastAttemptAtMs: s.lastAttemptAt,
         lastError: s.lastError,

@@ -1,0 +1,272 @@
+/**
+ * The admin API (DESIGN §5, §10) on its own listener, loopback by default. Every call needs
+ * `Authorization: Bearer {adminKey}` (compared in constant time). Every call that changes something writes
+ * an audit line: who (key fingerprint and remote address), what, when, and the result.
+ *
+ * | method | path | what |
+ * |---|---|---|
+ * | GET | `/tenants` | tenants: enabled, key state per token version, key ids, last fetch, secret expiry |
+ * | POST | `/tenants/{tenantId}/disable` | refuse the tenant's tokens: written to the file, in force on every worker before the answer |
+ * | POST | `/tenants/{tenantId}/enable` | accept them again, likewise |
+ * | POST | `/jwks/refresh` | refresh every key set now, on every worker |
+ * | POST | `/config/reload` | re-read the configuration file (refused when invalid; the last good one stays) |
+ */
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import type { Logger } from "pino";
+import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
+import { GUID_PATTERN } from "../config/schema.js";
+import type { ValidateOptions } from "../config/validate.js";
+import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
+import type { ControlMetrics } from "../observability/metrics.js";
+import { secretExpiryStatus } from "../observability/secret-expiry.js";
+import type { GatewayControl, WorkerAck } from "./control.js";
+import { createAdminKeyCheck, keyFingerprint } from "./key.js";
+import { setTenantDisabledInFile } from "./write-back.js";
+
+/** Options of {@link startAdminServer}. */
+export interface AdminServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** HTTPS when given (the main listener's certificate). */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** The admin key. */
+  readonly key: string;
+  /** The configuration file (written back by disable/enable). */
+  readonly configPath: string;
+  readonly control: GatewayControl;
+  readonly reloader: ConfigReloader<readonly WorkerAck[]>;
+  readonly logger: Logger;
+  readonly metrics?: ControlMetrics | undefined;
+  readonly validateOptions?: ValidateOptions;
+}
+
+/** A running admin listener. */
+export interface AdminServer {
+  readonly url: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const STATE_RANK: Readonly<Record<KeySetState, number>> = { fresh: 0, stale: 1, unavailable: 2 };
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/** Merges the key-set statuses of every worker: worst state wins, counts per state kept. */
+function mergeKeyStatuses(perWorker: readonly (readonly KeySetStatus[])[]) {
+  const byId = new Map<string, { worst: KeySetStatus; states: Record<KeySetState, number> }>();
+  for (const statuses of perWorker) {
+    for (const s of statuses) {
+      const seen = byId.get(s.id);
+      if (seen === undefined) {
+        byId.set(s.id, { worst: s, states: { fresh: 0, stale: 0, unavailable: 0, [s.state]: 1 } });
+      } else {
+        seen.states[s.state] += 1;
+        if (STATE_RANK[s.state] > STATE_RANK[seen.worst.state]) seen.worst = s;
+      }
+    }
+  }
+  return byId;
+}
+
+/**
+ * Starts the admin listener.
+ *
+ * @param options listener, key, configuration file, the serving processes and the reloader
+ * @example
+ * const admin = await startAdminServer({ host: "127.0.0.1", port: 9444, key, configPath, control, reloader, logger });
+ * // curl -H "Authorization: Bearer $KEY" -X POST $URL/tenants/$TID/disable
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { control, reloader, metrics } = options;
+  const log = options.logger.child({ component: "admin" });
+  const isAdmin = createAdminKeyCheck(options.key);
+  const keyFp = keyFingerprint(options.key);
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    trustProxy: false,
+    forceCloseConnections: true,
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  const audit = (req: FastifyRequest, action: string, target: string | undefined, result: string, extra = {}) => {
+    metrics?.recordAdmin(action, result);
+    log.info(
+      {
+        reqId: req.id,
+        audit: { who: { key: keyFp, address: req.ip }, action, target, result, at: new Date().toISOString() },
+        ...extra,
+      },
+      "admin action",
+    );
+  };
+
+  app.addHook("onRequest", async (req, reply) => {
+    if (isAdmin(req.headers.authorization)) return;
+    // Refused attempts are audited too (who tried, from where), without what they sent.
+    metrics?.recordAdmin("authenticate", "refused");
+    log.info(
+      {
+        reqId: req.id,
+        audit: {
+          who: { key: undefined, address: req.ip },
+          action: `${req.method} ${req.url.split("?", 1)[0]}`,
+          result: "unauthorized",
+          at: new Date().toISOString(),
+        },
+      },
+      "admin request refused",
+    );
+    return reply
+      .code(401)
+      .header("www-authenticate", 'Bearer realm="entra-gateway-admin"')
+      .send({ error: "unauthorized", message: "Authorization: Bearer {admin key} required" });
+  });
+
+  app.get("/tenants", async (_req, reply) => {
+    const config = reloader.config;
+    const keys = mergeKeyStatuses(await control.keyStatuses());
+    const secrets = secretExpiryStatus(config, Date.now());
+    const tenants = config.azureServices.map((s, i) => {
+      const secret = secrets[i];
+      const sets = [...keys.values()].filter(
+        (k) => k.worst.tenantId === s.tenant.id && k.worst.environment === s.environment,
+      );
+      return {
+        tenantId: s.tenant.id,
+        tenantName: s.tenant.name,
+        service: s.name,
+        type: s.type,
+        environment: s.environment,
+        enabled: !s.disableAuthentication,
+        adminServiceManagement: s.adminServiceManagement,
+        keys: sets
+          .sort((a, b) => a.worst.version - b.worst.version)
+          .map(({ worst, states }) => ({
+            version: worst.version,
+            state: worst.state,
+            workers: states,
+            keyCount: worst.keyCount,
+            kids: worst.kids,
+            url: worst.url,
+            lastFetchAt: iso(worst.fetchedAtMs),
+            lastAttemptAt: iso(worst.lastAttemptAtMs),
+            nextAttemptAt: iso(worst.nextAttemptAtMs),
+            lastError: worst.lastError,
+            consecutiveFailures: worst.consecutiveFailures,
+          })),
+        secret: {
+          origin: secret?.origin,
+          expiresAt: secret?.expiresAt,
+          state: secret?.state,
+          daysLeft: secret?.daysLeft,
+        },
+      };
+    });
+    return reply.header("cache-control", "no-store").send({ workers: control.workerCount(), tenants });
+  });
+
+  const answerReload = (reply: FastifyReply, outcome: ReloadOutcome<readonly WorkerAck[]>) => {
+    if (outcome.result === "refused") {
+      return reply.code(409).send({ result: "refused", problems: outcome.problems, warnings: outcome.warnings });
+    }
+    if (outcome.result === "unchanged") return reply.send({ result: "unchanged" });
+    const failed = outcome.report.filter((a) => !a.ok);
+    return reply.code(failed.length === 0 ? 200 : 500).send({
+      result: failed.length === 0 ? "applied" : "partially_applied",
+      warnings: outcome.warnings,
+      restartRequired: outcome.restartRequired,
+      workers: outcome.report,
+    });
+  };
+
+  const setTenant = (disabled: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const action = disabled ? "tenant.disable" : "tenant.enable";
+    const raw = (req.params as { tenantId?: string }).tenantId ?? "";
+    if (!GUID_PATTERN.test(raw)) {
+      audit(req, action, raw, "bad_request");
+      return reply.code(400).send({ error: "invalid_request", message: "tenantId must be a GUID" });
+    }
+    const tenantId = raw.toLowerCase();
+    const written = await setTenantDisabledInFile(options.configPath, tenantId, disabled, options.validateOptions);
+    if (!written.ok) {
+      const unknown = written.unknownTenant;
+      audit(
+        req,
+        action,
+        tenantId,
+        unknown ? "tenant_unknown" : "refused",
+        unknown ? {} : { problems: written.problems },
+      );
+      return unknown
+        ? reply.code(404).send({ error: "tenant_unknown", message: written.problems[0] })
+        : reply.code(409).send({ error: "config_refused", problems: written.problems });
+    }
+    // The file now says it; make every worker say it before answering.
+    const outcome = await reloader.reload("admin");
+    const service = reloader.config.azureServices.find((s) => s.type === "cloudManagement" && s.tenant.id === tenantId);
+    const inForce = service !== undefined && service.disableAuthentication === disabled;
+    const acks = outcome.result === "applied" ? outcome.report : [];
+    const failed = acks.filter((a) => !a.ok);
+    const ok = outcome.result !== "refused" && inForce && failed.length === 0;
+    audit(req, action, tenantId, ok ? "ok" : "not_applied", { changed: written.changed, service: service?.name });
+    if (outcome.result === "refused") return answerReload(reply, outcome);
+    return reply.code(ok ? 200 : 500).send({
+      tenantId,
+      service: service?.name,
+      enabled: !disabled,
+      changed: written.changed,
+      inForce,
+      workers: acks,
+    });
+  };
+  app.post("/tenants/:tenantId/disable", setTenant(true));
+  app.post("/tenants/:tenantId/enable", setTenant(false));
+
+  app.post("/jwks/refresh", async (req, reply) => {
+    const acks = await control.refreshJwks();
+    const failed = acks.filter((a) => !a.ok);
+    audit(req, "jwks.refresh", undefined, failed.length === 0 ? "ok" : "failed");
+    const statuses = mergeKeyStatuses(await control.keyStatuses());
+    return reply.code(failed.length === 0 ? 200 : 500).send({
+      workers: acks,
+      keySets: [...statuses.values()].map(({ worst, states }) => ({
+        id: worst.id,
+        state: worst.state,
+        workers: states,
+        keyCount: worst.keyCount,
+        lastFetchAt: iso(worst.fetchedAtMs),
+        lastError: worst.lastError,
+      })),
+    });
+  });
+
+  app.post("/config/reload", async (req, reply) => {
+    const outcome = await reloader.reload("admin");
+    audit(req, "config.reload", options.configPath, outcome.result);
+    return answerReload(reply, outcome);
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: "not_found" }));
+  app.setErrorHandler((err, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: "invalid_request" });
+    }
+    log.error({ reqId: req.id, err: { message: (err as Error).message } }, "admin API error");
+    return reply.code(500).send({ error: "internal_error" });
+  });
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
+  log.info({ url, key: keyFp }, "admin API listening");
+  return { url, port: address.port, app, close: () => app.close() };
+}

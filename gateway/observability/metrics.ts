@@ -1,0 +1,386 @@
+/**
+ * The gateway's Prometheus metrics (DESIGN §8), in two groups:
+ *
+ * - {@link createRequestMetrics}: what one serving process sees — requests, auth and upstream latency, JWKS
+ *   fetches and key state, verdict caches, the upstream pool, token age at first verification. In a
+ *   `--workers N` cluster every worker has its own and the primary aggregates them (prom-client
+ *   `AggregatorRegistry`); each metric names how it aggregates.
+ * - {@link createControlMetrics}: what the process that owns the configuration sees — reloads, admin
+ *   actions, tenant flags, secret expiry, workers.
+ *
+ * The hot path ({@link RequestMetrics.recordOutcome}) allocates nothing once a label combination has been
+ * seen: label children are cached in nested maps instead of going through `labels()` (which hashes a label
+ * object on every call).
+ */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Authenticator } from "../auth/authenticate.js";
+import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
+import type { GatewayConfig } from "../config/validate.js";
+import type { UpstreamClient } from "../http/proxy.js";
+import type { RequestOutcome } from "../http/proxy-route.js";
+import { secretExpiryStatus } from "./secret-expiry.js";
+
+/** Label value for "no reason" / "no tenant". */
+const NONE = "none";
+
+/** Metrics of one serving process. */
+export interface RequestMetrics {
+  readonly registry: Registry;
+  /** Hot path: one call per request (the proxy route's `onOutcome`). */
+  recordOutcome(outcome: RequestOutcome): void;
+  /** One call per JWKS fetch attempt (the key store's `onFetch`). */
+  recordJwksFetch(event: JwksFetchEvent): void;
+  /** `now - iat` of a newly verified token (the authenticator's `onVerified`). */
+  recordIssuedAge(tenantId: string, ageSec: number): void;
+  /** Gives the scrape-time collectors their sources (keys, caches, pool). Call once the gateway runs. */
+  attach(sources: { readonly authenticator: Authenticator; readonly upstream: UpstreamClient }): void;
+}
+
+type Child<T> = { inc(value?: number): void } & T;
+
+/** Caches label children in nested maps: after the first request of a combination, no allocation. */
+function childCache3<T>(make: (a: string, b: string, c: string) => T) {
+  const root = new Map<string, Map<string, Map<string, T>>>();
+  return (a: string, b: string, c: string): T => {
+    let l1 = root.get(a);
+    if (l1 === undefined) {
+      l1 = new Map();
+      root.set(a, l1);
+    }
+    let l2 = l1.get(b);
+    if (l2 === undefined) {
+      l2 = new Map();
+      l1.set(b, l2);
+    }
+    let child = l2.get(c);
+    if (child === undefined) {
+      child = make(a, b, c);
+      l2.set(c, child);
+    }
+    return child;
+  };
+}
+
+/**
+ * Creates the per-process metrics on `registry`.
+ *
+ * @param registry where the metrics live (one per gateway: tests run several in one process)
+ * @example
+ * const metrics = createRequestMetrics(new Registry());
+ * const gw = await startGateway({ config, onOutcome: metrics.recordOutcome, onJwksFetch: metrics.recordJwksFetch });
+ * metrics.attach(gw);
+ */
+export function createRequestMetrics(registry: Registry): RequestMetrics {
+  const registers = [registry];
+  let sources: { authenticator: Authenticator; upstream: UpstreamClient } | undefined;
+
+  const requests = new Counter({
+    name: "entra_gateway_requests_total",
+    help: "Requests by outcome (proxied, rejected, upstream_error, too_large), rejection or upstream reason, and tenant",
+    labelNames: ["outcome", "reason", "tenant"] as const,
+    registers,
+  });
+  const authDuration = new Histogram({
+    name: "entra_gateway_auth_duration_seconds",
+    help: "Time spent authenticating a request (cache hits included), by result",
+    labelNames: ["result"] as const,
+    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: "entra_gateway_upstream_duration_seconds",
+    help: "Time from sending a request to the management point to its response headers",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const upstreamResponses = new Counter({
+    name: "entra_gateway_upstream_responses_total",
+    help: "Responses of the management point by HTTP status",
+    labelNames: ["status"] as const,
+    registers,
+  });
+  const jwksFetches = new Counter({
+    name: "entra_gateway_jwks_fetches_total",
+    help: "JWKS fetch attempts by tenant, token version, result (ok, error) and reason (boot, background, retry, unknown_kid, manual, disk)",
+    labelNames: ["tenant", "version", "result", "reason"] as const,
+    registers,
+  });
+  const issuedAge = new Histogram({
+    name: "entra_gateway_token_issued_age_seconds",
+    help: "now - iat of each newly verified token (clock-skew telemetry; negative: the token is from the future)",
+    buckets: [-300, -60, -10, -1, 0, 1, 10, 60, 300, 900, 1800, 3600, 7200, 86400],
+    registers,
+  });
+
+  // Scrape-time views of state the gateway keeps anyway.
+  new Gauge({
+    name: "entra_gateway_jwks_keys",
+    help: "Signing keys held per tenant and token version (max across workers)",
+    labelNames: ["tenant", "version"] as const,
+    aggregator: "max",
+    registers,
+    collect() {
+      this.reset();
+      for (const s of sources?.authenticator.keys.statuses() ?? []) {
+        this.set({ tenant: s.tenantId, version: `v${s.version}` }, s.keyCount);
+      }
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_jwks_key_state",
+    help: "1 for the key set's current state (fresh, stale, unavailable); in a cluster, the number of workers in that state",
+    labelNames: ["tenant", "version", "state"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of sources?.authenticator.keys.statuses() ?? []) {
+        for (const state of ["fresh", "stale", "unavailable"] as const) {
+          this.set({ tenant: s.tenantId, version: `v${s.version}`, state }, s.state === state ? 1 : 0);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_jwks_key_age_seconds",
+    help: "Seconds since the key set was last fetched successfully (max across workers)",
+    labelNames: ["tenant", "version"] as const,
+    aggregator: "max",
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const s of sources?.authenticator.keys.statuses() ?? []) {
+        if (s.fetchedAtMs !== undefined) {
+          this.set({ tenant: s.tenantId, version: `v${s.version}` }, Math.max(0, (now - s.fetchedAtMs) / 1000));
+        }
+      }
+    },
+  });
+
+  // Cache counters live in the authenticator as plain numbers (no metric calls on the hot path); they are
+  // copied into counters at scrape time by adding what accrued since the last scrape.
+  const seen = { verifiedHits: 0, verifiedMisses: 0, negativeHits: 0, signatureChecks: 0 };
+  const cacheHits = new Counter({
+    name: "entra_gateway_cache_hits_total",
+    help: "Verdict cache hits (verified: a cached accepted token; negative: a cached refusal)",
+    labelNames: ["cache"] as const,
+    registers,
+    collect() {
+      const c = sources?.authenticator.counters;
+      if (c === undefined) return;
+      this.inc({ cache: "verified" }, c.verifiedHits - seen.verifiedHits);
+      this.inc({ cache: "negative" }, c.negativeHits - seen.negativeHits);
+      seen.verifiedHits = c.verifiedHits;
+      seen.negativeHits = c.negativeHits;
+    },
+  });
+  cacheHits.inc({ cache: "verified" }, 0);
+  cacheHits.inc({ cache: "negative" }, 0);
+  new Counter({
+    name: "entra_gateway_cache_misses_total",
+    help: "Tokens not answered from the verified cache",
+    labelNames: ["cache"] as const,
+    registers,
+    collect() {
+      const c = sources?.authenticator.counters;
+      if (c === undefined) return;
+      this.inc({ cache: "verified" }, c.verifiedMisses - seen.verifiedMisses);
+      seen.verifiedMisses = c.verifiedMisses;
+    },
+  }).inc({ cache: "verified" }, 0);
+  new Counter({
+    name: "entra_gateway_signature_checks_total",
+    help: "RSA signature verifications performed",
+    registers,
+    collect() {
+      const c = sources?.authenticator.counters;
+      if (c === undefined) return;
+      this.inc(c.signatureChecks - seen.signatureChecks);
+      seen.signatureChecks = c.signatureChecks;
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_cache_entries",
+    help: "Entries held by the verdict caches (verified, negative)",
+    labelNames: ["cache"] as const,
+    registers,
+    collect() {
+      if (sources === undefined) return;
+      const sizes = sources.authenticator.cacheSizes();
+      this.set({ cache: "verified" }, sizes.verifiedEntries);
+      this.set({ cache: "negative" }, sizes.negativeEntries);
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_cache_bytes",
+    help: "Estimated bytes held by the verified-token cache",
+    labelNames: ["cache"] as const,
+    registers,
+    collect() {
+      if (sources !== undefined) this.set({ cache: "verified" }, sources.authenticator.cacheSizes().verifiedBytes);
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_upstream_pool",
+    help: "undici pool towards the management point: connected, free, pending, running, size",
+    labelNames: ["stat"] as const,
+    registers,
+    collect() {
+      if (sources === undefined) return;
+      const s = sources.upstream.stats();
+      this.set({ stat: "connected" }, s.connected);
+      this.set({ stat: "free" }, s.free);
+      this.set({ stat: "pending" }, s.pending);
+      this.set({ stat: "running" }, s.running);
+      this.set({ stat: "size" }, s.size);
+    },
+  });
+
+  const requestChild = childCache3((outcome, reason, tenant) => requests.labels(outcome, reason, tenant));
+  const authAccepted = authDuration.labels("accepted");
+  const authRejected = authDuration.labels("rejected");
+  const statusChildren = new Map<number, Child<object>>();
+
+  return {
+    registry,
+    recordOutcome(o: RequestOutcome): void {
+      requestChild(o.outcome, o.reason ?? NONE, o.tenantId ?? NONE).inc();
+      if (o.authSeconds !== undefined) {
+        (o.outcome === "rejected" ? authRejected : authAccepted).observe(o.authSeconds);
+      }
+      if (o.upstreamSeconds !== undefined) {
+        upstreamDuration.observe(o.upstreamSeconds);
+        if (o.outcome === "proxied") {
+          let child = statusChildren.get(o.status);
+          if (child === undefined) {
+            child = upstreamResponses.labels(String(o.status));
+            statusChildren.set(o.status, child);
+          }
+          child.inc();
+        }
+      }
+    },
+    recordJwksFetch(e: JwksFetchEvent): void {
+      jwksFetches.inc({ tenant: e.tenantId, version: `v${e.version}`, result: e.result, reason: e.reason });
+    },
+    recordIssuedAge(_tenantId: string, ageSec: number): void {
+      issuedAge.observe(ageSec);
+    },
+    attach(s) {
+      sources = { authenticator: s.authenticator, upstream: s.upstream };
+    },
+  };
+}
+
+/** Why a configuration reload ran. */
+export type ReloadTrigger = "start" | "watch" | "signal" | "admin";
+
+/** Metrics of the process that owns the configuration (the primary, or the only process). */
+export interface ControlMetrics {
+  readonly registry: Registry;
+  recordReload(trigger: ReloadTrigger, result: "applied" | "unchanged" | "refused"): void;
+  recordAdmin(action: string, result: string): void;
+  recordWorkerRestart(): void;
+  /** Gives the collectors the configuration in force and the live worker count. */
+  attach(sources: { readonly config: () => GatewayConfig; readonly workers?: () => number }): void;
+}
+
+/**
+ * Creates the control-plane metrics on `registry`.
+ *
+ * @param registry the primary's own registry (or the single process's, shared with {@link createRequestMetrics})
+ */
+export function createControlMetrics(registry: Registry): ControlMetrics {
+  const registers = [registry];
+  let sources: { config: () => GatewayConfig; workers?: () => number } | undefined;
+  const reloads = new Counter({
+    name: "entra_gateway_config_reloads_total",
+    help: "Configuration reloads by trigger (watch, signal, admin) and result (applied, unchanged, refused)",
+    labelNames: ["trigger", "result"] as const,
+    registers,
+  });
+  for (const trigger of ["watch", "signal", "admin"] as const) {
+    for (const result of ["applied", "refused"] as const) reloads.inc({ trigger, result }, 0);
+  }
+  const lastReload = new Gauge({
+    name: "entra_gateway_config_last_reload_timestamp_seconds",
+    help: "When a configuration was last applied or refused, by result",
+    labelNames: ["result"] as const,
+    registers,
+  });
+  const admin = new Counter({
+    name: "entra_gateway_admin_requests_total",
+    help: "Admin API calls by action and result",
+    labelNames: ["action", "result"] as const,
+    registers,
+  });
+  const restarts = new Counter({
+    name: "entra_gateway_worker_restarts_total",
+    help: "Workers that died and were replaced",
+    registers,
+  });
+  new Gauge({
+    name: "entra_gateway_workers",
+    help: "Live serving processes",
+    registers,
+    collect() {
+      this.set(sources?.workers?.() ?? 1);
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_tenant_enabled",
+    help: "1 when Entra authentication is enabled for the cloud management tenant, 0 when disabled",
+    labelNames: ["tenant", "service"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of sources?.config().azureServices ?? []) {
+        if (s.type === "cloudManagement")
+          this.set({ tenant: s.tenant.id, service: s.name }, s.disableAuthentication ? 0 : 1);
+      }
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_secret_expiry_timestamp_seconds",
+    help: "When each web app secret expires (from webApp.secretExpiry)",
+    labelNames: ["tenant", "service"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of sources?.config().azureServices ?? []) {
+        if (s.webApp.secretExpiresAtMs !== undefined) {
+          this.set({ tenant: s.tenant.id, service: s.name }, s.webApp.secretExpiresAtMs / 1000);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_secrets_expiring",
+    help: "Web app secrets that expire within 30 days (state expiring) or have expired (state expired)",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      const config = sources?.config();
+      if (config === undefined) return;
+      const all = secretExpiryStatus(config, Date.now());
+      this.set({ state: "expiring" }, all.filter((s) => s.state === "expiring").length);
+      this.set({ state: "expired" }, all.filter((s) => s.state === "expired").length);
+    },
+  });
+  return {
+    registry,
+    recordReload(trigger, result) {
+      if (trigger !== "start") reloads.inc({ trigger, result });
+      if (result !== "unchanged") lastReload.set({ result }, Date.now() / 1000);
+    },
+    recordAdmin(action, result) {
+      admin.inc({ action, result });
+    },
+    recordWorkerRestart() {
+      restarts.inc();
+    },
+    attach(s) {
+      sources = s.workers === undefined ? { config: s.config } : { config: s.config, workers: s.workers };
+    },
+  };
+}
