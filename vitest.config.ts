@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Memory-bound tests (streaming through the gateway) collect garbage between samples to see what is retained.
+    execArgv: ["--expose-gc"],
   },
 });

@@ -19,6 +19,8 @@ export interface StackHarness {
   readonly dispatcher: Agent;
   /** Every log line the stack wrote (JSON text). */
   readonly logLines: string[];
+  /** Every bearer token sent through `gw()`; `close()` fails if any appears in a log line. */
+  readonly tokensSent: Set<string>;
   tenant(prefix: string): DirectoryTenant;
   gw(
     method: string,
@@ -35,6 +37,7 @@ export interface StackHarness {
 export async function startStackHarness(options: StackOptions = {}): Promise<StackHarness> {
   const stateDir = await mkdtemp(join(tmpdir(), "entra-stack-"));
   const logLines: string[] = [];
+  const tokensSent = new Set<string>();
   const sink = new Writable({
     write(chunk, _enc, cb) {
       for (const line of String(chunk).split("\n")) if (line) logLines.push(line);
@@ -89,10 +92,14 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
     stack,
     dispatcher,
     logLines,
+    tokensSent,
     tenant: (prefix) => stack.entra.directory.tenants.find((t) => t.name.startsWith(prefix))!,
     async gw(method, path, init = {}) {
       const headers: Record<string, string | string[]> = { ...init.headers };
-      if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+      if (init.token !== undefined) {
+        headers.authorization = `Bearer ${init.token}`;
+        tokensSent.add(init.token);
+      }
       const res = await request(`${stack.gateway.url}${path}`, {
         method: method as "GET",
         dispatcher,
@@ -123,6 +130,13 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
     deviceRequest,
     async close() {
       await stack.stop();
+      // DESIGN §8: the token itself is never logged. Any signature segment in a log line is a leak.
+      for (const token of tokensSent) {
+        const signature = token.split(".")[2];
+        const needle = signature && signature.length >= 16 ? signature : token;
+        const leak = logLines.find((line) => line.includes(needle));
+        if (leak) throw new Error(`a token appeared in a log line: ${leak.slice(0, 200)}`);
+      }
       await dispatcher.close();
       await rm(stateDir, { recursive: true, force: true });
     },

@@ -1,0 +1,188 @@
+/**
+ * Bodies stream both ways with bounded memory (DESIGN §7), and upstream failures become 502/504, never 500.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createServer as createTlsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
+import { Readable } from "node:stream";
+import { pino } from "pino";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { formatProblems, validateConfig } from "../../gateway/config/validate.js";
+import { type RunningGateway, startGateway } from "../../gateway/server.js";
+import { type StackHarness, startStackHarness } from "./stack-harness.js";
+
+let h: StackHarness;
+beforeAll(async () => {
+  h = await startStackHarness();
+});
+afterAll(() => h?.close());
+
+const MB = 1024 * 1024;
+const SIZE = 50 * MB;
+
+/**
+ * Samples retained memory (heap + array buffers right after a full GC) while `work` runs; returns the peak
+ * growth in bytes. Garbage from buffers already passed on is collected first, so only what is held counts.
+ */
+async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growth: number }> {
+  const gc = global.gc;
+  if (!gc) throw new Error("run with --expose-gc (vitest.config.ts execArgv)");
+  const used = () => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const base = used();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, used());
+  }, 200);
+  try {
+    const result = await work();
+    peak = Math.max(peak, used());
+    return { result, growth: peak - base };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A 50 MB body from one reused 64 KiB chunk, hashed as it goes. */
+function bigBody(): { stream: Readable; digest: () => string } {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  const hash = createHash("sha256");
+  let sent = 0;
+  const stream = new Readable({
+    read() {
+      if (sent >= SIZE) return this.push(null);
+      sent += chunk.length;
+      hash.update(chunk);
+      this.push(chunk);
+    },
+  });
+  return { stream, digest: () => hash.digest("hex") };
+}
+
+async function gatewayWithUpstream(
+  url: string,
+  edit: (upstream: Record<string, unknown>) => void = () => {},
+): Promise<RunningGateway> {
+  const file = h.stack.gatewayConfigFile;
+  const raw = parseYaml(await readFile(file, "utf8")) as Record<string, any>;
+  raw.upstream.url = url;
+  edit(raw.upstream);
+  const result = validateConfig(raw, { baseDir: dirname(file) });
+  if (!result.ok) throw new Error(formatProblems(result.problems));
+  return startGateway({ config: result.config, logger: pino({ level: "silent" }), host: "127.0.0.1", port: 0 });
+}
+
+describe("streaming", () => {
+  it("when a client downloads 50 MB through the gateway, then every byte arrives and memory stays bounded", async () => {
+    const token = await h.userToken(h.tenant("contoso"), 1);
+    const { result, growth } = await peakGrowth(async () => {
+      const res = await request(`${h.stack.gateway.url}/CCM_Client/pkg/big.bin?size=${SIZE}`, {
+        dispatcher: h.dispatcher,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      let bytes = 0;
+      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+      return { status: res.statusCode, bytes };
+    });
+    expect(result).toEqual({ status: 200, bytes: SIZE });
+    // Gateway, MP and client share this process: buffering the body anywhere would show ≥ 50 MB.
+    expect(growth).toBeLessThan(16 * MB);
+  }, 90_000);
+
+  it("when a client uploads 50 MB through the gateway, then the MP receives every byte and memory stays bounded", async () => {
+    const token = await h.deviceToken(h.tenant("contoso"), 11);
+    const body = bigBody();
+    const { result, growth } = await peakGrowth(async () => {
+      const res = await request(`${h.stack.gateway.url}/CCM_Incoming/upload.bin`, {
+        method: "POST",
+        dispatcher: h.dispatcher,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/octet-stream",
+          "content-length": String(SIZE),
+        },
+        body: body.stream,
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as { bytes: number; sha256: string } };
+    });
+    expect(result.status).toBe(201);
+    expect(result.body).toMatchObject({ bytes: SIZE, sha256: body.digest() });
+    expect(growth).toBeLessThan(16 * MB);
+  }, 90_000);
+
+  it("when a declared body exceeds the listener's limit, then 413 before anything reaches the MP", async () => {
+    const gw = await gatewayWithUpstream(h.stack.mp.url, () => {});
+    try {
+      const before = h.stack.mp.audit.counts().requests;
+      const token = await h.deviceToken(h.tenant("contoso"), 12);
+      const limit = gw.authenticator.config.listen.bodyLimitBytes;
+      const res = await request(`${gw.url}/CCM_Incoming/x`, {
+        method: "POST",
+        dispatcher: h.dispatcher,
+        headers: { authorization: `Bearer ${token}`, "content-length": String(limit + 1) },
+        body: "x",
+      }).catch((err: Error) => err);
+      if (!(res instanceof Error)) {
+        expect(res.statusCode).toBe(413);
+        await res.body.dump();
+      }
+      expect(h.stack.mp.audit.counts().requests).toBe(before);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe("upstream failures", () => {
+  it("when the MP refuses connections, then 502 (not 500)", async () => {
+    const gw = await gatewayWithUpstream("https://127.0.0.1:1");
+    try {
+      const token = await h.userToken(h.tenant("contoso"), 2);
+      const res = await request(`${gw.url}/CCM_STS`, {
+        method: "POST",
+        dispatcher: h.dispatcher,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode).toBe(502);
+      expect(await res.body.json()).toMatchObject({ error: "bad_gateway" });
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("when the MP accepts but never answers, then 504 after the headers timeout", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const stall = createTlsServer({ key: h.stack.tls.server.key, cert: h.stack.tls.server.cert }, () => {
+      // never respond
+    });
+    stall.on("secureConnection", (s) => sockets.add(s));
+    await new Promise<void>((r) => stall.listen(0, "127.0.0.1", r));
+    const port = (stall.address() as AddressInfo).port;
+    const gw = await gatewayWithUpstream(`https://127.0.0.1:${port}`, (u) => {
+      u.headersTimeoutMs = 300;
+      delete u.clientCertFile;
+      delete u.clientKeyFile;
+    });
+    try {
+      const token = await h.userToken(h.tenant("contoso"), 3);
+      const res = await request(`${gw.url}/CCM_STS`, {
+        method: "POST",
+        dispatcher: h.dispatcher,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode).toBe(504);
+      expect(await res.body.json()).toMatchObject({ error: "gateway_timeout" });
+    } finally {
+      await gw.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => stall.close(r));
+    }
+  });
+});
