@@ -296,9 +296,9 @@ export function appendService(doc: Document, service: { readonly name: string } 
     // `azureServices: [] # comment` becomes a block list; its trailing comment would otherwise end up below
     // the new entry, so it moves above the first one.
     seq.flow = false;
-    if (seq.comment !== undefined && seq.commentBefore === undefined) {
+    if (typeof seq.comment === "string" && (seq.commentBefore ?? null) === null) {
       seq.commentBefore = seq.comment;
-      seq.comment = undefined;
+      seq.comment = null;
     }
   }
   seq.items.push(doc.createNode(service));
