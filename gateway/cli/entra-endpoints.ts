@@ -5,7 +5,7 @@
  * local authority").
  */
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import { Agent } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import type { EnvironmentName } from "../config/schema.js";
 import type { Environment } from "../config/validate.js";
 
@@ -61,14 +61,18 @@ export function createEntraEndpoints(environment: Environment, graphUrl?: string
     graphUrl: (graphUrl ?? graphResource).replace(/\/+$/, ""),
     graphResource,
     dispatcher,
-    networkClient: createNetworkClient(dispatcher),
+    networkClient: createMsalNetworkModule(dispatcher),
     authority: (tenantId) => `https://${environment.authorityHost}/${tenantId}`,
     close: () => dispatcher.close(),
   };
 }
 
-/** msal-node's network module over an undici dispatcher. */
-function createNetworkClient(dispatcher: Agent): INetworkModule {
+/**
+ * msal-node's network module over an undici dispatcher (whose TLS options decide which CA is trusted).
+ *
+ * @example const networkClient = createMsalNetworkModule(new Agent({ connect: { ca } }));
+ */
+export function createMsalNetworkModule(dispatcher: Dispatcher): INetworkModule {
   async function send<T>(
     method: "GET" | "POST",
     url: string,
