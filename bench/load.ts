@@ -1,0 +1,144 @@
+/**
+ * One load run with autocannon: a fixed duration (or a fixed number of requests), a fresh credential per
+ * request from a token source, and exact latencies (autocannon's own histogram has 1 ms resolution; the
+ * bench records every response time itself, in microseconds, whatever its status).
+ */
+import autocannon, { type AutocannonRequest } from "autocannon";
+import type { BenchProcess } from "./processes.js";
+
+/** Where the next credential comes from. */
+export interface TokenSource {
+  next(): string;
+}
+
+/** A source cycling through a fixed pool (optionally from a shared cursor, so a pool is consumed once). */
+export function cyclingSource(pool: readonly string[], cursor?: { value: number }): TokenSource {
+  const c = cursor ?? { value: 0 };
+  return {
+    next() {
+      const token = pool[c.value % pool.length]!;
+      c.value++;
+      return token;
+    },
+  };
+}
+
+/** What to run. */
+export interface LoadSpec {
+  /** Origin, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  readonly path: string;
+  readonly connections: number;
+  readonly durationSec?: number;
+  /** Stop after this many requests instead of a duration. */
+  readonly amount?: number;
+  /** Offered load in requests per second (all connections together); unset: as fast as possible. */
+  readonly rate?: number;
+  readonly tokens: TokenSource;
+  /** Statuses that count as the expected answer (others count as errors). */
+  readonly expected: readonly number[];
+  /** Processes whose CPU time is attributed to this run (the server under test, the MP). */
+  readonly observe?: { readonly server?: readonly BenchProcess[]; readonly upstream?: BenchProcess | undefined };
+}
+
+/** What one run measured. */
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  /** Unexpected statuses, socket errors and timeouts. */
+  readonly errors: number;
+  readonly statuses: Readonly<Record<string, number>>;
+  /** Response bytes (headers and body) per second. */
+  readonly bytesPerSec: number;
+  /** CPU seconds of the server process(es) during the run. */
+  readonly serverCpuSec: number;
+  readonly upstreamCpuSec: number;
+  /** CPU seconds of the load generator (this process, emulator included). */
+  readonly clientCpuSec: number;
+  /** Every latency in ms (kept for pooling percentiles across rounds). */
+  readonly latenciesMs: Float64Array;
+}
+
+/** Percentile (nearest rank) of sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Runs autocannon once. */
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const servers = spec.observe?.server ?? [];
+  const upstream = spec.observe?.upstream;
+  const cpu = () => servers.reduce((s, p) => s + p.cpuSeconds(), 0);
+  const cpu0 = cpu();
+  const up0 = upstream?.cpuSeconds() ?? 0;
+  const self0 = process.cpuUsage();
+  const started = performance.now();
+  let latencies = new Float64Array(65_536);
+  let count = 0;
+  let bytes = 0;
+  const statuses: Record<string, number> = {};
+  const expected = new Set(spec.expected);
+  let unexpected = 0;
+  const request: AutocannonRequest = {
+    method: "GET",
+    path: spec.path,
+    setupRequest(req) {
+      req.headers = { authorization: `Bearer ${spec.tokens.next()}` };
+      return req;
+    },
+  };
+  return new Promise<LoadResult>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        pipelining: 1,
+        timeout: 10,
+        requests: [request],
+        ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.durationSec ?? 10 }),
+        ...(spec.rate !== undefined ? { overallRate: spec.rate } : {}),
+      },
+      (err, result) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const self = process.cpuUsage(self0);
+        const sorted = latencies.slice(0, count).sort();
+        resolve({
+          requests: count,
+          seconds,
+          rps: count / seconds,
+          p50Ms: percentile(sorted, 50),
+          p90Ms: percentile(sorted, 90),
+          p99Ms: percentile(sorted, 99),
+          errors: unexpected + result.errors + result.timeouts,
+          statuses,
+          bytesPerSec: bytes / seconds,
+          serverCpuSec: cpu() - cpu0,
+          upstreamCpuSec: (upstream?.cpuSeconds() ?? 0) - up0,
+          clientCpuSec: (self.user + self.system) / 1e6,
+          latenciesMs: sorted,
+        });
+      },
+    );
+    instance.on("response", (_client: unknown, status: number, resBytes: number, responseTimeMs: number) => {
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count++] = responseTimeMs;
+      bytes += resBytes;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (!expected.has(status)) unexpected++;
+    });
+  });
+}

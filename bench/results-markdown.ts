@@ -1,0 +1,130 @@
+/**
+ * `bench/RESULTS.md`: the latest full run as Markdown — table, ratios against the project's targets,
+ * latency added by authentication, memory, the JWKS flood, versions, date and machine.
+ */
+import { markdownTable, type ScenarioSummary } from "./report.js";
+
+/** What the page is written from. */
+export interface ResultsPage {
+  readonly output: {
+    readonly ratios: Readonly<Record<string, number>>;
+    readonly details: {
+      readonly date: string;
+      readonly machine: Readonly<Record<string, unknown>>;
+      readonly versions: Readonly<Record<string, string>>;
+      readonly settings: Readonly<Record<string, unknown>>;
+      readonly halfLoad: Readonly<Record<string, unknown>>;
+      readonly jwksFlood?: Readonly<Record<string, unknown>>;
+      readonly rss?: Readonly<Record<string, unknown>>;
+      readonly elapsedSec: number;
+    };
+  };
+  readonly summaries: readonly ScenarioSummary[];
+  readonly multi: readonly ScenarioSummary[] | undefined;
+  readonly ratioTo: (s: ScenarioSummary) => string | undefined;
+  readonly title: string;
+}
+
+/** The project's targets (issue 7), as `ratio key → minimum`. */
+export const RATIO_TARGETS: Readonly<Record<string, number>> = {
+  "warm/proxy-noauth": 0.95,
+  "cold/proxy-noauth": 0.75,
+  "cold/fastify-cold": 1.3,
+  "cold/express-cold": 2.5,
+  "warm/fastify-warm": 1.1,
+};
+
+function json(value: unknown): string {
+  return `\`${JSON.stringify(value)}\``;
+}
+
+/** Renders the page. */
+export function renderResultsMarkdown(page: ResultsPage): string {
+  const { output, summaries, multi, ratioTo } = page;
+  const d = output.details;
+  const lines: string[] = [
+    "# Benchmark results",
+    "",
+    `Latest full run of \`npm run bench\` (${d.date}, ${d.elapsedSec} s). How to run and what each scenario`,
+    "measures: [README.md](README.md). Absolute numbers drift on a shared machine; the ratios between rows",
+    "of the same run are the figures to compare.",
+    "",
+    "## Machine",
+    "",
+    ...Object.entries(d.machine).map(([k, v]) => `- ${k}: ${Array.isArray(v) ? v.join(", ") : String(v)}`),
+    "",
+    "## Settings",
+    "",
+    ...Object.entries(d.settings).map(([k, v]) => `- ${k}: ${typeof v === "object" ? json(v) : String(v)}`),
+    "",
+    "## Single worker (primary comparison)",
+    "",
+    markdownTable(summaries, ratioTo),
+    "",
+    "`server CPU µs/req`: CPU time of the server process per request; `server core` / `gen+MP core`: share of",
+    "core 0 (the server) and core 1 (autocannon, the emulator and the MP simulator) in use. A server core near",
+    "100 % means the server is the limit; a generator core near 100 % means the figure is a floor.",
+    "",
+    "## Ratios",
+    "",
+    "| ratio | value | target |",
+    "|---|---:|---|",
+    ...Object.entries(output.ratios).map(([k, v]) => {
+      const target = RATIO_TARGETS[k];
+      const verdict = target === undefined ? "" : `≥ ${target} ${v >= target ? "(met)" : "(missed)"}`;
+      return `| \`${k}\` | ${v.toFixed(3)} | ${verdict} |`;
+    }),
+    "",
+    "## Latency added by authentication at half of peak load",
+    "",
+  ];
+  for (const [name, v] of Object.entries(d.halfLoad)) {
+    const h = v as {
+      rate: number;
+      p50AddedMs: number;
+      p99AddedMs: number;
+      proxyNoauth: { p99Ms: number };
+    } & Record<string, { p99Ms: number }>;
+    lines.push(
+      `- \`${name}\` at ${h.rate} req/s: p99 ${h[name]!.p99Ms.toFixed(3)} ms vs ${h.proxyNoauth.p99Ms.toFixed(3)} ms without auth → **+${h.p99AddedMs.toFixed(3)} ms** (p50 +${h.p50AddedMs.toFixed(3)} ms); target ≤ 1 ms`,
+    );
+  }
+  if (d.rss) {
+    lines.push(
+      "",
+      "## Memory",
+      "",
+      `- gateway RSS idle (after warm-up): ${String(d.rss.idleMB)} MB`,
+      `- gateway RSS after 100 000 distinct tokens and a warm pass over them: **${String(d.rss.with100kMB)} MB** with ${String(d.rss.verifiedCacheEntries)} verified-cache entries (target ≤ 200 MB)`,
+      `- details: ${json(d.rss)}`,
+    );
+  }
+  if (d.jwksFlood) {
+    lines.push(
+      "",
+      "## Unknown-kid flood",
+      "",
+      `- ${String(d.jwksFlood.floodRequests)} requests with random kids; JWKS fetches the emulator saw during them: **${String(d.jwksFlood.jwksFetchesDuringFlood)}** (all rounds: ${String(d.jwksFlood.jwksFetchesAllRounds)}; allowed: one per key set per ${String(d.jwksFlood.cooldownSec)} s cooldown → ${String(d.jwksFlood.allowedPerKeySet)} over ${String(d.jwksFlood.roundsSpanSec)} s)`,
+      `- emulator \`/_sim/stats\` keys counters at the end (every process, since start): ${json(d.jwksFlood.emulatorKeysStats)}`,
+    );
+  }
+  if (multi && multi.length > 0) {
+    lines.push(
+      "",
+      "## Multiple workers (second table; nothing pinned)",
+      "",
+      markdownTable(multi, () => undefined),
+    );
+  }
+  lines.push(
+    "",
+    "## Versions",
+    "",
+    ...Object.entries(d.versions).map(([k, v]) => `- ${k} ${v}`),
+    "",
+    "Envoy and oauth2-proxy are not installable on this machine (no Debian package; `apt-cache policy envoy`",
+    "finds none), so they have no row. The chart of this run is written to `bench/results/` (not committed).",
+    "",
+  );
+  return lines.join("\n");
+}
