@@ -31,8 +31,6 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** What a challenge may say about the token's tenant, so a client learns where to get a token. */
 export interface TenantChallenge {
-  /** The tenant's GUID (for the log line and the metric label; never sent to the client). */
-  readonly tenantId?: string;
   /** `https://{authority}/{tid}` (DESIGN §4). */
   readonly authorizationUri: string;
   /** The server app's App ID URI. */

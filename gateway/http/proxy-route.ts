@@ -66,6 +66,20 @@ function sendError(
   return reply.code(status).headers(headers).send(body);
 }
 
+/** Tenant of a rejection's challenge (`authorization_uri` is `https://{authority}/{tid}`), cached per tenant. */
+const challengeTenants = new WeakMap<object, string>();
+function challengeTenant(rejection: Rejection): string | undefined {
+  const challenge = rejection.tenant;
+  if (challenge === undefined) return undefined;
+  let tenantId = challengeTenants.get(challenge);
+  if (tenantId === undefined) {
+    const uri = challenge.authorizationUri;
+    tenantId = uri.slice(uri.lastIndexOf("/") + 1);
+    challengeTenants.set(challenge, tenantId);
+  }
+  return tenantId;
+}
+
 function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
   // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
   return req.raw.headersDistinct.authorization;
@@ -112,7 +126,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
     record(
       req,
-      { outcome: "rejected", reason: rejection.reason, tenantId: rejection.tenant?.tenantId, status, authSeconds },
+      { outcome: "rejected", reason: rejection.reason, tenantId: challengeTenant(rejection), status, authSeconds },
       bearerOf(req.headers.authorization),
     );
     return sendError(reply, status, headers, error, errorDescription);

@@ -1,0 +1,126 @@
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
+import { adminClient, buildCli, eventually, metricValue, type ServedGateway, serveCli } from "./helpers.js";
+
+let h: StackHarness;
+let gw: ServedGateway;
+let dir: string;
+let configFile: string;
+let adminKey: string;
+let token: string;
+let tenantId: string;
+
+beforeAll(async () => {
+  const [harness, main] = await Promise.all([startStackHarness(), buildCli()]);
+  h = harness;
+  dir = await mkdtemp(join(tmpdir(), "entra-ops-cluster-"));
+  // The stack's own configuration (emulator keys, MP with mTLS), served by a 2-worker cluster.
+  configFile = join(dir, "gateway.yaml");
+  await copyFile(h.stack.gatewayConfigFile, configFile);
+  gw = await serveCli(main, ["--config", configFile, "--workers", "2", "--state-dir", join(dir, "state")]);
+  adminKey = (await readFile(join(dir, "state", "admin.key"), "utf8")).trim();
+  const contoso = h.tenant("contoso");
+  tenantId = contoso.id;
+  token = await h.userToken(contoso, 1);
+});
+afterAll(async () => {
+  await gw?.stop();
+  await h?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** One request on a new connection, so the cluster's round-robin spreads them over the workers. */
+async function fresh(path = "/CCM_STS"): Promise<number> {
+  const agent = new Agent({ connect: { ca: h.stack.tls.ca.cert } });
+  try {
+    const res = await request(`${gw.url}${path}`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    await res.body.dump();
+    return res.statusCode;
+  } finally {
+    await agent.close();
+  }
+}
+
+const workerPids = () => new Set(gw.lines.filter((l) => l.msg === "gateway listening").map((l) => l.pid as number));
+const pidsWith = (reason: string | undefined, status: number) =>
+  new Set(gw.lines.filter((l) => l.msg === "request" && l.reason === reason && l.status === status).map((l) => l.pid));
+
+async function serviceFlag(): Promise<boolean> {
+  const doc = parse(await readFile(configFile, "utf8")) as { azureServices: any[] };
+  return doc.azureServices.find((s) => s.tenant.id === tenantId).disableAuthentication;
+}
+
+describe("admin API with --workers 2", () => {
+  it("when a call carries no key or a wrong key, then it is refused with 401 and changes nothing", async () => {
+    const anonymous = adminClient(gw.adminUrl, undefined, h.dispatcher);
+    const wrong = adminClient(gw.adminUrl, `${adminKey}x`, h.dispatcher);
+    expect((await anonymous("POST", `/tenants/${tenantId}/disable`)).status).toBe(401);
+    expect((await wrong("POST", `/tenants/${tenantId}/disable`)).status).toBe(401);
+    expect((await wrong("GET", "/tenants")).status).toBe(401);
+    expect(await serviceFlag()).toBe(false);
+    expect(await fresh()).toBe(200);
+  });
+
+  it("when a tenant is disabled, then its next request is refused on every worker and the file says so; enabling restores it", async () => {
+    const admin = adminClient(gw.adminUrl, adminKey, h.dispatcher);
+    expect(workerPids().size).toBe(2);
+
+    const disabled = await admin("POST", `/tenants/${tenantId}/disable`);
+    expect(disabled.status, disabled.text).toBe(200);
+    expect(disabled.body).toMatchObject({ tenantId, enabled: false, changed: true, inForce: true });
+    // Every worker acknowledged before the call returned.
+    expect(disabled.body.workers).toHaveLength(2);
+    expect(disabled.body.workers.every((w: { ok: boolean }) => w.ok)).toBe(true);
+    expect(await serviceFlag()).toBe(true);
+
+    // No waiting: the very next requests, on whichever worker, are refused.
+    await eventually(async () => {
+      expect(await fresh()).toBe(403);
+      return pidsWith("tenant_disabled", 403).size === 2;
+    }, "refusals from both workers");
+
+    const view = await admin("GET", "/tenants");
+    expect(view.body.tenants.find((t: { tenantId: string }) => t.tenantId === tenantId).enabled).toBe(false);
+
+    const enabled = await admin("POST", `/tenants/${tenantId}/enable`);
+    expect(enabled.status, enabled.text).toBe(200);
+    expect(enabled.body.workers).toHaveLength(2);
+    expect(await serviceFlag()).toBe(false);
+    const before = pidsWith(undefined, 200).size;
+    expect(before).toBeGreaterThanOrEqual(1);
+    await eventually(async () => {
+      expect(await fresh()).toBe(200);
+      return (
+        gw.lines.filter((l) => l.msg === "request" && l.status === 200 && l.outcome === "proxied").length >= 4 &&
+        pidsWith(undefined, 200).size === 2
+      );
+    }, "proxied requests from both workers");
+
+    // Audit lines: who (key fingerprint, address), what, when.
+    const audits = gw.lines.filter((l) => l.msg === "admin action" && l.audit?.target === tenantId);
+    expect(audits.map((l) => l.audit.action)).toEqual(["tenant.disable", "tenant.enable"]);
+    expect(audits[0].audit.who.key).toMatch(/^[0-9a-f]{12}$/);
+    expect(audits[0].audit.who.address).toBe("127.0.0.1");
+    expect(JSON.stringify(gw.lines)).not.toContain(adminKey);
+  });
+
+  it("when metrics are scraped, then the workers' counters are aggregated", async () => {
+    const text = await (await request(gw.metricsUrl)).body.text();
+    const refused = gw.lines.filter((l) => l.msg === "request" && l.reason === "tenant_disabled").length;
+    expect(metricValue(text, "entra_gateway_requests_total", { reason: "tenant_disabled", tenant: tenantId })).toBe(
+      refused,
+    );
+    expect(metricValue(text, "entra_gateway_workers")).toBe(2);
+    expect(metricValue(text, "entra_gateway_admin_requests_total", { action: "tenant.disable", result: "ok" })).toBe(1);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * Helpers for the operations tests: admin API and metrics calls, a metrics-text reader, and the compiled
+ * CLI (`entra-gateway serve`) run as a child process for the multi-worker and signal tests.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { type Agent, request } from "undici";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A JSON answer. */
+export interface JsonAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  text: string;
+}
+
+/** Calls a URL and parses a JSON answer when there is one. */
+export async function call(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; dispatcher?: Agent } = {},
+): Promise<JsonAnswer> {
+  const res = await request(url, {
+    method: (init.method ?? "GET") as "GET",
+    headers: init.headers ?? {},
+    body: init.body ?? null,
+    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+  });
+  const text = await res.body.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  return { status: res.statusCode, headers: res.headers, body, text };
+}
+
+/** An admin API client. */
+export function adminClient(baseUrl: string, key: string | undefined, dispatcher?: Agent) {
+  return (method: string, path: string) =>
+    call(`${baseUrl}${path}`, {
+      method,
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+}
+
+/**
+ * The value of one series in Prometheus text, or undefined when absent.
+ *
+ * @param text the exposition
+ * @param name metric (with `_bucket`/`_count` suffix where relevant)
+ * @param labels labels the series must carry (others ignored)
+ */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const open = line.indexOf("{");
+    const close = line.lastIndexOf("}");
+    const labelText = open === -1 || open > name.length ? "" : line.slice(open + 1, close);
+    const have = Object.fromEntries([...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
+      total = (total ?? 0) + Number(line.slice(close === -1 ? name.length : close + 1).trim());
+    }
+  }
+  return total;
+}
+
+/** Polls `check` until it returns a value other than undefined/false (bounded; no timing assertion). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  limitMs = 20_000,
+): Promise<T> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ------------------------------------------------------------------------------------ the compiled CLI
+
+const BUILD_DIR = join(ROOT, "node_modules", ".cache", "entra-gateway-operations-tests");
+
+async function newestSource(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, await newestSource(path));
+    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, (await stat(path)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Compiles `gateway/` with tsc into a private folder (production runs compiled JavaScript) and returns the
+ * path of `main.js`. Test files that run in parallel share one build: the first takes a lock (mkdir is
+ * atomic), the others wait for its marker.
+ */
+export async function buildCli(): Promise<string> {
+  const main = join(BUILD_DIR, "dist", "gateway", "main.js");
+  const marker = join(BUILD_DIR, "built");
+  const lock = join(BUILD_DIR, "lock");
+  const sources = await newestSource(join(ROOT, "gateway"));
+  await mkdir(BUILD_DIR, { recursive: true });
+  const fresh = async () =>
+    (await stat(marker).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    )) > sources;
+  const until = Date.now() + 240_000;
+  while (!(await fresh())) {
+    const mine = await mkdir(lock).then(
+      () => true,
+      () => false,
+    );
+    if (mine) {
+      try {
+        if (!(await fresh())) {
+          const tsconfig = join(BUILD_DIR, "tsconfig.json");
+          await writeFile(
+            tsconfig,
+            JSON.stringify({
+              extends: join(ROOT, "tsconfig.json"),
+              compilerOptions: { noEmit: false, sourceMap: false, outDir: join(BUILD_DIR, "dist"), rootDir: ROOT },
+              include: [join(ROOT, "gateway")],
+            }),
+          );
+          await promisify(execFile)(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", tsconfig], {
+            cwd: ROOT,
+          }).catch((err: { stdout?: string }) => {
+            // Type errors elsewhere do not stop emit; only a missing output is fatal.
+            if (err.stdout?.includes("gateway/")) process.stderr.write(err.stdout);
+          });
+          await writeFile(marker, new Date().toISOString());
+        }
+      } finally {
+        await rm(lock, { recursive: true, force: true });
+      }
+    } else {
+      if (Date.now() > until) throw new Error("timed out waiting for another test's build");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return main;
+}
+
+/** A gateway started as `node main.js serve …`. */
+export interface ServedGateway {
+  readonly child: ChildProcess;
+  /** Every stdout line, parsed where JSON. */
+  readonly lines: Array<Record<string, any>>;
+  readonly stderr: string[];
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly metricsUrl: string;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Spawns `serve` and waits for its "gateway ready" line.
+ *
+ * @param main from {@link buildCli}
+ * @param args arguments after `serve`
+ */
+export async function serveCli(main: string, args: readonly string[]): Promise<ServedGateway> {
+  const child = spawn(process.execPath, [main, "serve", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LOG_LEVEL: "info" },
+  });
+  const lines: Array<Record<string, any>> = [];
+  const stderr: string[] = [];
+  let buffered = "";
+  let onReady: ((line: Record<string, any>) => void) | undefined;
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    let nl = buffered.indexOf("\n");
+    while (nl !== -1) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      nl = buffered.indexOf("\n");
+      try {
+        const line = JSON.parse(text) as Record<string, any>;
+        lines.push(line);
+        if (line.msg === "gateway ready") onReady?.(line);
+      } catch {
+        lines.push({ raw: text });
+      }
+    }
+  });
+  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const ready = await Promise.race([
+    new Promise<Record<string, any>>((done) => {
+      onReady = done;
+    }),
+    exited.then((code) => {
+      throw new Error(`gateway exited (${code}) before it was ready: ${stderr.join("")}`);
+    }),
+  ]);
+  return {
+    child,
+    lines,
+    stderr,
+    url: ready.url,
+    adminUrl: ready.adminUrl,
+    metricsUrl: ready.metricsUrl,
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
