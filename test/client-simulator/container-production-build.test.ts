@@ -59,7 +59,7 @@ async function healthcheck(url: string): Promise<number> {
 function startProductionGateway(configPath: string): Promise<string> {
   const main = join(dir, "dist/gateway/main.js");
   const args = existsSync(main)
-    ? [main, "serve", "--config", configPath, "--state-dir", join(dir, "state")]
+    ? [main, "serve", "--config", configPath, "--state-dir", join(dir, "state"), "--workers", "1"]
     : // Until the gateway has its `serve` entry, start the same service object it will run.
       [
         "--input-type=module",
