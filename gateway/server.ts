@@ -116,7 +116,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     logger,
     stop() {
       stopped ??= (async () => {
-        await app.close();
+        // Drain: new requests get 503 (return503OnClosing), in-flight ones finish. A keep-alive connection
+        // whose request finishes after close() began would stay open until the client drops it, so idle
+        // connections are closed as they appear until the listener is gone.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await upstream.close();
         keys.close();
         await httpFetcher?.close();

@@ -1,0 +1,113 @@
+/**
+ * A `serve --workers 2` gateway with no tenants: one anonymous route in front of a controllable plain-HTTP
+ * upstream that holds every request until released (so "in flight" is a fact, not a timing guess).
+ */
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent } from "undici";
+import { stringify } from "yaml";
+import { ensureTlsMaterial } from "../../stack/tls.js";
+import { buildCli, type ServedGateway, serveCli } from "./helpers.js";
+
+export interface HeldUpstream {
+  readonly url: string;
+  /** Requests received and not yet answered. */
+  readonly held: ServerResponse[];
+  received: number;
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startHeldUpstream(): Promise<HeldUpstream> {
+  const held: ServerResponse[] = [];
+  let holding = true;
+  const state = {
+    received: 0,
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    state.received += 1;
+    req.resume();
+    if (holding) held.push(res);
+    else res.end("ok");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    held,
+    get received() {
+      return state.received;
+    },
+    release() {
+      holding = false;
+      for (const res of held.splice(0)) res.end("ok");
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface AnonymousCluster {
+  readonly gw: ServedGateway;
+  readonly upstream: HeldUpstream;
+  readonly dispatcher: Agent;
+  readonly dir: string;
+  readonly configFile: string;
+  close(): Promise<void>;
+}
+
+export async function startAnonymousCluster(extraArgs: readonly string[] = []): Promise<AnonymousCluster> {
+  const [main, dir, upstream] = await Promise.all([
+    buildCli(),
+    mkdtemp(join(tmpdir(), "entra-ops-anon-")),
+    startHeldUpstream(),
+  ]);
+  const tls = await ensureTlsMaterial(dir);
+  const configFile = join(dir, "gateway.yaml");
+  await writeFile(
+    configFile,
+    stringify({
+      upstream: { url: upstream.url },
+      routes: [{ prefix: "/", requirement: "anonymous" }],
+      listen: {
+        host: "127.0.0.1",
+        port: 0,
+        certFile: join(dir, "tls", "server.crt"),
+        keyFile: join(dir, "tls", "server.key"),
+      },
+      admin: { host: "127.0.0.1", port: 0 },
+      metrics: { host: "127.0.0.1", port: 0 },
+    }),
+  );
+  const gw = await serveCli(main, [
+    "--config",
+    configFile,
+    "--workers",
+    "2",
+    "--state-dir",
+    join(dir, "state"),
+    ...extraArgs,
+  ]);
+  const dispatcher = new Agent({ connect: { ca: tls.ca.cert }, connections: 64 });
+  return {
+    gw,
+    upstream,
+    dispatcher,
+    dir,
+    configFile,
+    async close() {
+      await gw.stop();
+      upstream.release();
+      await upstream.close();
+      await dispatcher.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
