@@ -1,0 +1,38 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REJECTION_REASONS, REJECTION_TABLE } from "../../gateway/auth/rejection.js";
+
+const DOC = join(import.meta.dirname, "../../docs/operations.md");
+
+describe("docs/operations.md", () => {
+  it("when the rejection table is read from the docs, then it lists exactly the reasons of REJECTION_TABLE with their status and challenge", async () => {
+    const text = await readFile(DOC, "utf8");
+    const section = text.slice(text.indexOf("## Rejection reasons"), text.indexOf("## Operations notes"));
+    const rows = [...section.matchAll(/^\| `(\w+)` \| (\d{3}) \| (.+?) \|$/gm)].map((m) => ({
+      reason: m[1]!,
+      status: Number(m[2]),
+      challenge: m[3]!,
+    }));
+    expect(rows.map((r) => r.reason)).toEqual([...REJECTION_REASONS]);
+    for (const row of rows) {
+      const expected = REJECTION_TABLE[row.reason as keyof typeof REJECTION_TABLE];
+      expect(row.status, row.reason).toBe(expected.status);
+      const challenge =
+        expected.challenge === null
+          ? /^none/
+          : expected.challenge === "none"
+            ? /no error/
+            : new RegExp(`\`${expected.challenge}\``);
+      expect(row.challenge, row.reason).toMatch(challenge);
+    }
+  });
+
+  it("when a metric is created in the code, then the docs list it", async () => {
+    const text = await readFile(DOC, "utf8");
+    const code = await readFile(join(import.meta.dirname, "../../gateway/observability/metrics.ts"), "utf8");
+    const names = [...code.matchAll(/name: "(entra_gateway_\w+)"/g)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(15);
+    for (const name of names) expect(text, name).toContain(`\`${name}\``);
+  });
+});
