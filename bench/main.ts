@@ -17,15 +17,7 @@ import { parseArgs } from "node:util";
 import { cyclingSource, type LoadResult, runLoad, type TokenSource } from "./load.js";
 import { freePort, haproxyVersion, writeHaproxyConfig } from "./peers/haproxy.js";
 import { type BenchProcess, installExitHooks, pinSelf, spawnServer, stopAll, tasksetAvailable } from "./processes.js";
-import {
-  computeRatios,
-  formatTable,
-  jsonScenario,
-  round,
-  type ScenarioSummary,
-  summarise,
-  svgChart,
-} from "./report.js";
+import { buildJson, formatTable, jsonScenario, round, type ScenarioSummary, summarise, svgChart } from "./report.js";
 import { renderResultsMarkdown } from "./results-markdown.js";
 import {
   CONTENT_CONNECTIONS,
@@ -49,6 +41,7 @@ const USAGE = `usage: npm run bench -- [options]
   --workers N          also run proxy-noauth / warm / cold with an N-worker gateway (default 2 in a full run; 0 = skip)
   --no-rss             skip the 100 000-cached-tokens RSS measurement
   --tls                serve the client leg over HTTPS on the gateway (peers stay plain HTTP)
+  --gateway-entry E    cli (dist/gateway/main.js serve, the default when built) or bench (bench/serve-gateway.ts)
   --profile            write --cpu-prof profiles of the gateway processes under bench/results/profiles
   --state-dir D        TLS material, keys, configs and the cold-token cache (default .state/bench)
 scenarios:
@@ -66,6 +59,7 @@ const { values } = parseArgs({
     workers: { type: "string" },
     "no-rss": { type: "boolean", default: false },
     tls: { type: "boolean", default: false },
+    "gateway-entry": { type: "string" },
     profile: { type: "boolean", default: false },
     "state-dir": { type: "string", default: ".state/bench" },
     help: { type: "boolean", short: "h", default: false },
@@ -110,6 +104,9 @@ const resultsDir = join(root, "bench", "results");
 const stateDir = resolve(root, values["state-dir"]);
 
 const haproxy = haproxyVersion();
+// The gateway CLI (`gateway/main.ts serve`) when it is built; the bench's own entry otherwise.
+const cliEntry = join(dist, "gateway", "main.js");
+const useCli = values["gateway-entry"] === "cli" || (values["gateway-entry"] !== "bench" && existsSync(cliEntry));
 // Baselines every ratio needs come along with any selection.
 const wanted = new Set(selected ?? SCENARIOS.map((s) => s.name));
 if (selected) {
@@ -222,33 +219,58 @@ async function main(): Promise<void> {
   if (values.profile) await mkdir(profileDir, { recursive: true });
   const startGateway = async (name: string, auth: boolean, workerCount: number, cacheEntries?: number) => {
     const file = join(stateDir, `${name}.yaml`);
+    const ports = useCli ? { listen: await freePort(), admin: await freePort(), metrics: await freePort() } : undefined;
     await writeGatewayConfig(s, {
       file,
       mpUrl,
       auth,
       listenTls: values.tls,
       ...(cacheEntries ? { verifiedCacheEntries: cacheEntries } : {}),
+      ...(ports ? { ports } : {}),
     });
-    const p = await spawnServer({
+    const common = {
       name,
-      args: [
-        join(dist, "bench", "serve-gateway.js"),
-        "--config",
-        file,
-        "--state-dir",
-        stateDir,
-        "--workers",
-        String(workerCount),
-      ],
       env: { NODE_ENV: "production" },
       cpus: workerCount > 1 ? undefined : SERVER_CPU,
-      readyWhen: "json",
       ...(values.profile
         ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`] }
         : {}),
-    });
-    processes.push(p);
-    return p;
+    };
+    const p = ports
+      ? // The gateway CLI logs "gateway ready" at info; at warn it prints nothing, so its port is probed.
+        await spawnServer({
+          ...common,
+          args: [
+            cliEntry,
+            "serve",
+            "--config",
+            file,
+            "--workers",
+            String(workerCount),
+            "--state-dir",
+            stateDir,
+            "--log-level",
+            "warn",
+          ],
+          readyWhen: { port: ports.listen, url: `${values.tls ? "https" : "http"}://127.0.0.1:${ports.listen}` },
+        })
+      : await spawnServer({
+          ...common,
+          args: [
+            join(dist, "bench", "serve-gateway.js"),
+            "--config",
+            file,
+            "--state-dir",
+            stateDir,
+            "--workers",
+            String(workerCount),
+          ],
+          readyWhen: "json",
+        });
+    const metricsUrl = ports ? `http://127.0.0.1:${ports.metrics}` : p.ready.metricsUrl;
+    const withMetrics: BenchProcess = { ...p, ready: { ...p.ready, ...(metricsUrl ? { metricsUrl } : {}) } };
+    processes.push(withMetrics);
+    return withMetrics;
   };
   const peerArgs = [
     "--mp",
@@ -339,10 +361,8 @@ async function main(): Promise<void> {
 
   // --- warm-up: every server, valid tokens (JIT, connections, JWKS fetched) -----------------------
   for (const target of targets.keys()) {
-    const sc = scenarios.find((x) => x.target === target && x.workload === "warm" && x.body === "small") ?? {
-      ...scenarios.find((x) => x.target === target)!,
-      workload: "warm" as const,
-    };
+    if (!needed.has(target)) continue;
+    const sc: Scenario = { ...SCENARIOS.find((x) => x.name === "warm")!, name: `warm-up ${target}`, target };
     const r = await runScenario(sc, { durationSec: warmupSec });
     log(`warm-up ${target.padEnd(16)} ${r.rps.toFixed(0)} req/s, errors ${r.errors} ${JSON.stringify(r.statuses)}`);
   }
@@ -485,7 +505,6 @@ async function main(): Promise<void> {
   const profiles = values.profile ? profileDir : undefined;
 
   // --- report -------------------------------------------------------------------------------------
-  const ratios = computeRatios(byName);
   const loadAfter = loadavg();
   const machine = {
     cpu: cpus()[0]?.model ?? "?",
@@ -530,48 +549,47 @@ async function main(): Promise<void> {
     coldTokensUsed: Object.fromEntries([...coldCursors].map(([t, c]) => [t, c.value])),
     coldPoolWrapped: coldWrapped,
     gatewayWorkers: 1,
+    gatewayEntry: useCli
+      ? "dist/gateway/main.js serve --log-level warn"
+      : "dist/bench/serve-gateway.js (--log-level warn)",
   };
   const date = new Date().toISOString();
-  const output = {
-    scenarios: Object.fromEntries(summaries.map((x) => [x.name, jsonScenario(x)])),
-    ratios,
-    details: {
-      date,
-      machine,
-      versions,
-      settings,
-      scenarios: Object.fromEntries(
-        summaries.map((x) => [
-          x.name,
-          {
-            target: x.target,
-            rounds: x.rounds,
-            rpsMin: round(x.rpsMin, 1),
-            rpsMax: round(x.rpsMax, 1),
-            p90Ms: round(x.p90Ms, 3),
-            requests: x.requests,
-            serverCpuUsPerReq: round(x.serverCpuUsPerReq, 1),
-            serverCore: round(x.serverCore, 2),
-            generatorAndMpCore: round(x.clientCore, 2),
-            mbPerSec: round(x.mbPerSec, 1),
-            statuses: x.statuses,
-          },
-        ]),
-      ),
-      halfLoad,
-      ...(jwksFlood ? { jwksFlood } : {}),
-      ...(rss ? { rss } : {}),
-      ...(multi
-        ? {
-            multiWorker: Object.fromEntries(
-              multi.map((x) => [x.name, { ...jsonScenario(x), serverCore: round(x.serverCore, 2) }]),
-            ),
-          }
-        : {}),
-      ...(profiles ? { profiles } : {}),
-      elapsedSec: round((performance.now() - started) / 1000, 1),
-    },
-  };
+  const output = buildJson(summaries, {
+    date,
+    machine,
+    versions,
+    settings,
+    scenarios: Object.fromEntries(
+      summaries.map((x) => [
+        x.name,
+        {
+          target: x.target,
+          rounds: x.rounds,
+          rpsMin: round(x.rpsMin, 1),
+          rpsMax: round(x.rpsMax, 1),
+          p90Ms: round(x.p90Ms, 3),
+          requests: x.requests,
+          serverCpuUsPerReq: round(x.serverCpuUsPerReq, 1),
+          serverCore: round(x.serverCore, 2),
+          generatorAndMpCore: round(x.clientCore, 2),
+          mbPerSec: round(x.mbPerSec, 1),
+          statuses: x.statuses,
+        },
+      ]),
+    ),
+    halfLoad,
+    ...(jwksFlood ? { jwksFlood } : {}),
+    ...(rss ? { rss } : {}),
+    ...(multi
+      ? {
+          multiWorker: Object.fromEntries(
+            multi.map((x) => [x.name, { ...jsonScenario(x), serverCore: round(x.serverCore, 2) }]),
+          ),
+        }
+      : {}),
+    ...(profiles ? { profiles } : {}),
+    elapsedSec: round((performance.now() - started) / 1000, 1),
+  });
   const stamp = date.replace(/[:.]/g, "-");
   const ratioTo = (x: ScenarioSummary) =>
     x.name === "direct" || x.group === "content" ? undefined : x.name === "proxy-noauth" ? "direct" : "proxy-noauth";
@@ -593,7 +611,7 @@ async function main(): Promise<void> {
   } else {
     const out: string[] = [];
     out.push("", title, "", formatTable(summaries, ratioTo), "", "ratios (median req/s; content: MB/s):");
-    for (const [k, v] of Object.entries(ratios)) out.push(`  ${k.padEnd(36)} ${v.toFixed(3)}`);
+    for (const [k, v] of Object.entries(output.ratios)) out.push(`  ${k.padEnd(36)} ${v.toFixed(3)}`);
     for (const [k, v] of Object.entries(halfLoad)) {
       const h = v as { rate: number; p99AddedMs: number; p50AddedMs: number };
       out.push(

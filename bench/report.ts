@@ -130,6 +130,28 @@ export function jsonScenario(s: ScenarioSummary): { rps: number; p50Ms: number; 
   return { rps: round(s.rps, 1), p50Ms: round(s.p50Ms, 3), p99Ms: round(s.p99Ms, 3), errors: s.errors };
 }
 
+/** The `--json` object: `scenarios` and `ratios` exactly as DESIGN §10, everything else under `details`. */
+export interface BenchJson<D> {
+  readonly scenarios: Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number }>;
+  readonly ratios: Record<string, number>;
+  readonly details: D;
+}
+
+/**
+ * Builds the `--json` object from the scenario summaries of one run.
+ *
+ * @example
+ * const out = buildJson(summaries, { date: new Date().toISOString() });
+ * out.ratios["warm/proxy-noauth"]; // e.g. 0.93
+ */
+export function buildJson<D>(summaries: readonly ScenarioSummary[], details: D): BenchJson<D> {
+  return {
+    scenarios: Object.fromEntries(summaries.map((x) => [x.name, jsonScenario(x)])),
+    ratios: computeRatios(new Map(summaries.map((x) => [x.name, x]))),
+    details,
+  };
+}
+
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
