@@ -109,8 +109,8 @@ describe("admin API with --workers 2", () => {
     // Audit lines: who (key fingerprint, address), what, when.
     const audits = gw.lines.filter((l) => l.msg === "admin action" && l.audit?.target === tenantId);
     expect(audits.map((l) => l.audit.action)).toEqual(["tenant.disable", "tenant.enable"]);
-    expect(audits[0].audit.who.key).toMatch(/^[0-9a-f]{12}$/);
-    expect(audits[0].audit.who.address).toBe("127.0.0.1");
+    expect(audits[0]?.audit.who.key).toMatch(/^[0-9a-f]{12}$/);
+    expect(audits[0]?.audit.who.address).toBe("127.0.0.1");
     expect(JSON.stringify(gw.lines)).not.toContain(adminKey);
   });
 
