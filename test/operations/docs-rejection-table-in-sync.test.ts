@@ -9,7 +9,7 @@ describe("docs/operations.md", () => {
   it("when the rejection table is read from the docs, then it lists exactly the reasons of REJECTION_TABLE with their status and challenge", async () => {
     const text = await readFile(DOC, "utf8");
     const section = text.slice(text.indexOf("## Rejection reasons"), text.indexOf("## Operations notes"));
-    const rows = [...section.matchAll(/^\| `(\w+)` \| (\d{3}) \| (.+?) \|$/gm)].map((m) => ({
+    const rows = [...section.matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       reason: m[1]!,
       status: Number(m[2]),
       challenge: m[3]!,
