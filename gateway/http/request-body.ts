@@ -45,5 +45,5 @@ export function limitBody(limit: number): Transform {
 /** Whether the body is an `application/x-www-form-urlencoded` form. */
 export function isFormBody(req: IncomingMessage): boolean {
   const type = req.headers["content-type"];
-  return type?.toLowerCase().startsWith("application/x-www-form-urlencoded");
+  return type?.toLowerCase().startsWith("application/x-www-form-urlencoded") === true;
 }
