@@ -32,14 +32,14 @@ import { type BenchStack, startBenchStack, writeGatewayConfig } from "./stack.js
 import { coldPool, forgedTokens, garbagePool, mintMixedPool, mintWarmPool, unknownKidTokens } from "./tokens.js";
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick              short run (< 3 min): 2 rounds of 3 s, no RSS / multi-worker phases
+  --quick              short run (< 3 min): 2 rounds of 2.5 s, no RSS / multi-worker phases
   --json               print one JSON object on stdout (DESIGN §10); progress goes to stderr
   --scenario a,b       run only these scenarios (baselines are added when a ratio needs them)
-  --duration S         seconds per scenario per round (default 8; quick 3)
+  --duration S         seconds per scenario per round (default 8; quick 2.5)
   --rounds N           interleaved rounds (default 3; quick 2)
   --connections N      concurrent connections (default 32)
   --workers N          also run proxy-noauth / warm / cold with an N-worker gateway (default 2 in a full run; 0 = skip)
-  --no-rss             skip the 100 000-cached-tokens RSS measurement
+  --no-rss             skip the 100 000-cached-tokens RSS measurement (--rss: run it in a partial run too)
   --tls                serve the client leg over HTTPS on the gateway (peers stay plain HTTP)
   --gateway-entry E    cli (dist/gateway/main.js serve, the default when built) or bench (bench/serve-gateway.ts)
   --profile            write --cpu-prof profiles of the gateway processes under bench/results/profiles
@@ -58,6 +58,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "32" },
     workers: { type: "string" },
     "no-rss": { type: "boolean", default: false },
+    rss: { type: "boolean", default: false },
     tls: { type: "boolean", default: false },
     "gateway-entry": { type: "string" },
     profile: { type: "boolean", default: false },
@@ -71,14 +72,14 @@ if (values.help) {
 }
 
 const quick = values.quick;
-const durationSec = Number(values.duration ?? (quick ? 3 : 8));
+const durationSec = Number(values.duration ?? (quick ? 2.5 : 8));
 const rounds = Number(values.rounds ?? (quick ? 2 : 3));
 const connections = Number(values.connections);
 const warmupSec = quick ? 1 : 3;
 const selected = values.scenario?.split(",").map((s) => s.trim());
 const fullRun = !quick && selected === undefined;
 const workers = Number(values.workers ?? (fullRun ? 2 : 0));
-const measureRss = fullRun && !values["no-rss"];
+const measureRss = values.rss || (fullRun && !values["no-rss"]);
 for (const [name, v] of [
   ["duration", durationSec],
   ["rounds", rounds],
@@ -464,11 +465,14 @@ async function main(): Promise<void> {
     const fill = await load(cyclingSource(hundredK), { amount: 100_000 });
     const pass = await load(cyclingSource(hundredK), { durationSec: Math.min(durationSec, 5) });
     const rssBytes = g.rssBytes();
-    const entries = await cacheEntries(g.ready.metricsUrl);
+    const cache = await cacheEntries(g.ready.metricsUrl);
+    const entries = cache.entries;
     rss = {
       idleMB: round(idleRss / 1_048_576, 1),
       with100kMB: round(rssBytes / 1_048_576, 1),
       verifiedCacheEntries: entries,
+      verifiedCacheAccountedMB: cache.bytes === undefined ? undefined : round(cache.bytes / 1_048_576, 1),
+      rssPerEntryBytes: entries ? Math.round((rssBytes - idleRss) / entries) : undefined,
       fillRps: round(fill.rps, 0),
       fillErrors: fill.errors,
       warmPassRps: round(pass.rps, 0),
@@ -647,14 +651,19 @@ function sumKeys(s: BenchStack): number {
   return Object.values(s.entra.stats.keys).reduce((a, b) => a + b, 0);
 }
 
-async function cacheEntries(metricsUrl: string | undefined): Promise<number | undefined> {
-  if (!metricsUrl) return undefined;
+/** The verified cache's entries and its own byte accounting, from the gateway's metrics listener. */
+async function cacheEntries(metricsUrl: string | undefined): Promise<{ entries?: number; bytes?: number }> {
+  if (!metricsUrl) return {};
   try {
     const text = await (await fetch(`${metricsUrl.replace(/\/$/, "")}/metrics`)).text();
-    const m = /^entra_gateway_cache_entries\{cache="verified"\} (\d+)/m.exec(text);
-    return m ? Number(m[1]) : undefined;
+    const entries = /^entra_gateway_cache_entries\{cache="verified"\} (\d+)/m.exec(text);
+    const bytes = /^entra_gateway_cache_bytes\{cache="verified"\} (\d+)/m.exec(text);
+    return {
+      ...(entries ? { entries: Number(entries[1]) } : {}),
+      ...(bytes ? { bytes: Number(bytes[1]) } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
