@@ -186,7 +186,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return explainTokenCommand(rest, io);
     case "services": {
       const { runServicesCommand } = await import("./cli/services.js");
-      return runServicesCommand([...rest], io);
+      const { adminApplyFromEnv } = await import("./cli/admin-apply.js");
+      const applyToRunningGateway = adminApplyFromEnv(io.env);
+      return runServicesCommand([...rest], applyToRunningGateway ? { ...io, applyToRunningGateway } : io);
     }
     case undefined:
     case "help":

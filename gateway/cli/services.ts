@@ -378,7 +378,10 @@ async function setAuthentication(ctx: CommandContext, name: string, disabled: bo
       serviceName: service.name,
       tenantId: service.tenant.id,
       disabled,
-    }).catch(() => false);
+    }).catch((err: Error) => {
+      ctx.err(`The running gateway did not take the change (${err.message}); editing ${ctx.configPath} instead.`);
+      return false;
+    });
     if (applied) {
       ctx.out(
         `The running gateway ${verb} Entra authentication for tenant ${service.tenant.name} (${service.tenant.id}) from its next request, and saved it.`,

@@ -1,0 +1,70 @@
+/**
+ * `services disable-auth` / `enable-auth` against a running gateway through its admin API (the seam plugged
+ * in by `ENTRA_GATEWAY_ADMIN_URL`): the next request is refused / accepted and the file reflects both.
+ */
+import { readFile } from "node:fs/promises";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfigFile } from "../../gateway/config/load.js";
+import { main } from "../../gateway/main.js";
+import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
+
+let h: StackHarness;
+beforeAll(async () => {
+  h = await startStackHarness();
+});
+afterAll(() => h?.close());
+
+async function services(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  stdout.on("data", (c) => (out += String(c)));
+  stderr.on("data", (c) => (out += String(c)));
+  const code = await main(["services", ...args], { stdin: new PassThrough(), stdout, stderr, env } as never);
+  return { code, out };
+}
+
+describe("services CLI through the admin API", () => {
+  it("when disable-auth runs with the admin URL, then the running gateway refuses the tenant's next request; enable-auth restores it", async () => {
+    const t = h.tenant("contoso");
+    const token = await h.userToken(t, 1);
+    expect((await h.gw("POST", "/CCM_STS", { token })).status).toBe(200);
+    const gw = h.stack.description.gateway;
+    const env = {
+      ENTRA_GATEWAY_ADMIN_URL: gw.adminUrl,
+      ENTRA_GATEWAY_ADMIN_KEY: gw.adminKey,
+      ENTRA_GATEWAY_ADMIN_CA: h.stack.description.caCert,
+    };
+    const config = ["--config", h.stack.gatewayConfigFile];
+
+    const off = await services(["disable-auth", "Contoso cloud management", ...config], env);
+    expect(off.code, off.out).toBe(0);
+    expect((await h.gw("POST", "/CCM_STS", { token })).status).toBe(403);
+    expect(await readFile(h.stack.gatewayConfigFile, "utf8")).toMatch(/disableAuthentication: true/);
+
+    const on = await services(["enable-auth", "Contoso cloud management", ...config], env);
+    expect(on.code, on.out).toBe(0);
+    expect((await h.gw("POST", "/CCM_STS", { token })).status).toBe(200);
+  });
+
+  it("when the admin key is wrong, then the CLI says the gateway refused it and edits the file instead", async () => {
+    const gw = h.stack.description.gateway;
+    const env = {
+      ENTRA_GATEWAY_ADMIN_URL: gw.adminUrl,
+      ENTRA_GATEWAY_ADMIN_KEY: "x".repeat(40),
+      ENTRA_GATEWAY_ADMIN_CA: h.stack.description.caCert,
+    };
+    const res = await services(
+      ["disable-auth", "Fabrikam cloud management", "--config", h.stack.gatewayConfigFile],
+      env,
+    );
+    expect(res.code, res.out).toBe(0);
+    expect(res.out).toMatch(/did not take the change \(admin API .* answered 401/);
+    const loaded = await loadConfigFile(h.stack.gatewayConfigFile);
+    expect(
+      loaded.ok &&
+        loaded.config.azureServices.find((s) => s.name === "Fabrikam cloud management")?.disableAuthentication,
+    ).toBe(true);
+  });
+});
