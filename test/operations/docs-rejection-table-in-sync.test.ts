@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REJECTION_REASONS, REJECTION_TABLE } from "../../gateway/auth/rejection.js";
 
-const DOC = join(import.meta.dirname, "../../docs/operations.md");
+const DOC = join(import.meta.dirname, "../../README.md");
 
-describe("docs/operations.md", () => {
+describe("README.md", () => {
   it("when the rejection table is read from the docs, then it lists exactly the reasons of REJECTION_TABLE with their status and challenge", async () => {
     const text = await readFile(DOC, "utf8");
-    const section = text.slice(text.indexOf("## Rejection reasons"), text.indexOf("## Operations notes"));
+    const section = text.slice(text.indexOf("### Rejection reasons"), text.indexOf("### Operations notes"));
     const rows = [...section.matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       reason: m[1]!,
       status: Number(m[2]),
