@@ -4,6 +4,7 @@
  * bench records every response time itself, in microseconds, whatever its status).
  */
 import autocannon, { type AutocannonRequest } from "autocannon";
+import { Pool } from "undici";
 import type { BenchProcess } from "./processes.js";
 
 /** Where the next credential comes from. */
@@ -141,4 +142,90 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       if (!expected.has(status)) unexpected++;
     });
   });
+}
+
+/** What {@link runPaced} runs: a constant arrival rate, not a closed loop. */
+export interface PacedSpec {
+  readonly url: string;
+  readonly path: string;
+  /** Requests per second, spread evenly (1 ms ticks), whatever the answers' speed (open loop). */
+  readonly rate: number;
+  readonly durationSec: number;
+  readonly tokens: TokenSource;
+  readonly expected: readonly number[];
+  /** Connections the requests may use (enough that the client never becomes the queue). */
+  readonly connections?: number;
+}
+
+/**
+ * Latency at a fixed offered load. autocannon's `overallRate` sends each second's quota in a burst at the
+ * start of the second, which measures its own queueing; this paces requests evenly and times each one from
+ * its scheduled start (so a stall delays and counts every request behind it: no coordinated omission).
+ */
+export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
+  const pool = new Pool(spec.url, { connections: spec.connections ?? 64, pipelining: 1 });
+  const expected = new Set(spec.expected);
+  const total = Math.round(spec.rate * spec.durationSec);
+  const latencies = new Float64Array(total);
+  const statuses: Record<string, number> = {};
+  let done = 0;
+  let errors = 0;
+  let bytes = 0;
+  const self0 = process.cpuUsage();
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  const fire = (scheduledAt: number, index: number) =>
+    pool
+      .request({
+        method: "GET",
+        path: spec.path,
+        headers: { authorization: `Bearer ${spec.tokens.next()}` },
+      })
+      .then(async (res) => {
+        const body = await res.body.arrayBuffer();
+        bytes += body.byteLength;
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+        if (!expected.has(res.statusCode)) errors++;
+      })
+      .catch(() => {
+        errors++;
+      })
+      .finally(() => {
+        latencies[index] = performance.now() - scheduledAt;
+        done++;
+      });
+  let sent = 0;
+  await new Promise<void>((resolveTicks) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate));
+      while (sent < due) {
+        const scheduledAt = started + (sent / spec.rate) * 1000;
+        inflight.push(fire(scheduledAt, sent));
+        sent++;
+      }
+      if (sent >= total) resolveTicks();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  const sorted = latencies.slice(0, done).sort();
+  const self = process.cpuUsage(self0);
+  return {
+    requests: done,
+    seconds,
+    rps: done / seconds,
+    p50Ms: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
+    p99Ms: percentile(sorted, 99),
+    errors,
+    statuses,
+    bytesPerSec: bytes / seconds,
+    serverCpuSec: 0,
+    upstreamCpuSec: 0,
+    clientCpuSec: (self.user + self.system) / 1e6,
+    latenciesMs: sorted,
+  };
 }

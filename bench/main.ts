@@ -14,7 +14,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cyclingSource, type LoadResult, runLoad, type TokenSource } from "./load.js";
+import { cyclingSource, type LoadResult, runLoad, runPaced, type TokenSource } from "./load.js";
 import { freePort, haproxyVersion, writeHaproxyConfig } from "./peers/haproxy.js";
 import { type BenchProcess, installExitHooks, pinSelf, spawnServer, stopAll, tasksetAvailable } from "./processes.js";
 import { buildJson, formatTable, jsonScenario, round, type ScenarioSummary, summarise, svgChart } from "./report.js";
@@ -405,9 +405,18 @@ async function main(): Promise<void> {
     const rate = Math.max(1, Math.round(peak / 2));
     const a: LoadResult[] = [];
     const b: LoadResult[] = [];
+    const paced = (x: Scenario) =>
+      runPaced({
+        url: urlOf(x.target),
+        path: SMALL_PATH,
+        rate,
+        durationSec,
+        tokens: sources(x.workload, x.target),
+        expected: x.expected,
+      });
     for (let r = 0; r < (quick ? 1 : 2); r++) {
-      a.push(await runScenario(noauth, { rate }));
-      b.push(await runScenario(sc, { rate }));
+      a.push(await paced(noauth));
+      b.push(await paced(sc));
     }
     const base = summarise("proxy-noauth", "baseline", noauth.target, a);
     const withAuth = summarise(name, "gateway", sc.target, b);
