@@ -155,6 +155,8 @@ export interface PacedSpec {
   readonly expected: readonly number[];
   /** Connections the requests may use (enough that the client never becomes the queue). */
   readonly connections?: number;
+  /** Seconds at the start not measured (new connections, TLS handshakes upstream); default 1. */
+  readonly settleSec?: number;
 }
 
 /**
@@ -165,8 +167,11 @@ export interface PacedSpec {
 export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
   const pool = new Pool(spec.url, { connections: spec.connections ?? 64, pipelining: 1 });
   const expected = new Set(spec.expected);
-  const total = Math.round(spec.rate * spec.durationSec);
+  const skipped = Math.round(spec.rate * (spec.settleSec ?? 1));
+  const total = skipped + Math.round(spec.rate * spec.durationSec);
   const latencies = new Float64Array(total);
+  let measured = 0;
+  let measuredFrom = 0;
   const statuses: Record<string, number> = {};
   let done = 0;
   let errors = 0;
@@ -183,21 +188,24 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
       })
       .then(async (res) => {
         const body = await res.body.arrayBuffer();
+        if (index < skipped) return;
         bytes += body.byteLength;
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (!expected.has(res.statusCode)) errors++;
       })
       .catch(() => {
-        errors++;
+        if (index >= skipped) errors++;
       })
       .finally(() => {
-        latencies[index] = performance.now() - scheduledAt;
+        if (index < skipped) return;
+        latencies[measured++] = performance.now() - scheduledAt;
         done++;
       });
   let sent = 0;
   await new Promise<void>((resolveTicks) => {
     const tick = () => {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * spec.rate));
+      if (sent < skipped && due >= skipped) measuredFrom = performance.now();
       while (sent < due) {
         const scheduledAt = started + (sent / spec.rate) * 1000;
         inflight.push(fire(scheduledAt, sent));
@@ -209,7 +217,7 @@ export async function runPaced(spec: PacedSpec): Promise<LoadResult> {
     tick();
   });
   await Promise.all(inflight);
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - (measuredFrom || started)) / 1000;
   await pool.close();
   const sorted = latencies.slice(0, done).sort();
   const self = process.cpuUsage(self0);
