@@ -4,7 +4,8 @@
  * failures are matched on `err.code` and become 502 (unreachable) or 504 (timeout), never 500.
  */
 import type { Readable } from "node:stream";
-import { Pool, errors as undiciErrors } from "undici";
+import { createSecureContext } from "node:tls";
+import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import type { Upstream } from "../config/validate.js";
 
 /** Why the upstream leg failed, and what the client is told. */
@@ -56,11 +57,11 @@ export interface UpstreamRequest {
   readonly signal?: AbortSignal;
 }
 
-/** The MP's answer; `body` streams. */
+/** The MP's answer; `body` streams (or is read whole with its `arrayBuffer()`). */
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Readable;
+  readonly body: Dispatcher.ResponseData["body"];
 }
 
 /** Pool statistics, for gauges. */
@@ -94,9 +95,12 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
     bodyTimeout: upstream.bodyTimeoutMs,
     connect: {
       timeout: upstream.connectTimeoutMs,
-      ...(upstream.ca !== undefined ? { ca: upstream.ca } : {}),
-      ...(upstream.clientCert !== undefined ? { cert: upstream.clientCert } : {}),
-      ...(upstream.clientKey !== undefined ? { key: upstream.clientKey.reveal() } : {}),
+      // One TLS context for every connection: the CA, certificate and key are parsed once, not per connect.
+      secureContext: createSecureContext({
+        ...(upstream.ca !== undefined ? { ca: upstream.ca } : {}),
+        ...(upstream.clientCert !== undefined ? { cert: upstream.clientCert } : {}),
+        ...(upstream.clientKey !== undefined ? { key: upstream.clientKey.reveal() } : {}),
+      }),
     },
   });
   const basePath = origin.pathname.replace(/\/+$/, "");
