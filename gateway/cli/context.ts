@@ -4,8 +4,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { loadConfigFileSync } from "../config/load.js";
 import { AzureServiceSchema, type ParsedAzureService } from "../config/schema.js";
-import { formatProblems, type ValidateOptions } from "../config/validate.js";
+import { type AzureService, formatProblems, type GatewayConfig, type ValidateOptions } from "../config/validate.js";
 import { parseConfigDocument } from "../config/write.js";
 import type { ApplyToRunningGateway } from "./gateway-seam.js";
 
@@ -135,4 +136,29 @@ export function reportProblems(ctx: CommandContext, problems: readonly string[])
       "hint: set the environment variables the configuration references (fromEnv) in this shell, as the gateway has them, so the whole file can be validated.",
     );
   }
+}
+
+/**
+ * Loads the configuration (which must validate as it is) and finds a service by name, case-insensitively;
+ * prints why not and returns undefined otherwise.
+ *
+ * @param ctx the command context
+ * @param name the service name
+ */
+export function loadNamedService(
+  ctx: CommandContext,
+  name: string,
+): { readonly config: GatewayConfig; readonly service: AzureService } | undefined {
+  const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
+  if (!current.ok) {
+    ctx.err(`${ctx.configPath} does not validate now; fix it first.`);
+    reportProblems(ctx, current.problems);
+    return undefined;
+  }
+  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  if (service === undefined) {
+    ctx.err(`no service named ${JSON.stringify(name)}`);
+    return undefined;
+  }
+  return { config: current.config, service };
 }

@@ -10,13 +10,12 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Document } from "yaml";
-import { loadConfigFileSync } from "../config/load.js";
 import type { AzureService } from "../config/validate.js";
 import { editConfigFile, findServiceIndex, setValue } from "../config/write.js";
 import { type AddFlags, PlanError, secretDestinationFromFlags } from "./add-plan.js";
 import { notifyGateway } from "./add-service.js";
 import { signInAdministrator } from "./admin-sign-in.js";
-import { type CommandContext, reportProblems } from "./context.js";
+import { type CommandContext, loadNamedService, reportProblems } from "./context.js";
 import { createEntraEndpoints, type EntraEndpoints } from "./entra-endpoints.js";
 import { describeEntraError, formatEntraFailure } from "./entra-errors.js";
 import { createGraphAppsClient, type GraphPasswordCredential } from "./graph-apps.js";
@@ -54,21 +53,13 @@ function flag(flags: AddFlags, name: string): string | undefined {
  * @returns the exit code
  */
 export async function renewSecret(ctx: CommandContext, name: string, options: RenewOptions): Promise<number> {
-  const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
-  if (!current.ok) {
-    ctx.err(`${ctx.configPath} does not validate now; fix it first.`);
-    reportProblems(ctx, current.problems);
-    return 1;
-  }
-  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  if (service === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)}`);
-    return 1;
-  }
-  const sharing = current.config.azureServices.filter(
+  const found = loadNamedService(ctx, name);
+  if (found === undefined) return 1;
+  const { config, service } = found;
+  const sharing = config.azureServices.filter(
     (s) => s.tenant.id === service.tenant.id && s.webApp.clientId === service.webApp.clientId,
   );
-  const endpoints = createEntraEndpoints(current.config.environments[service.environment], options.graphUrl);
+  const endpoints = createEntraEndpoints(config.environments[service.environment], options.graphUrl);
   try {
     return service.webApp.origin === "created"
       ? await renewCreated(ctx, service, sharing, endpoints, options)

@@ -18,6 +18,7 @@ import {
   type CommandContext,
   createCommandContext,
   findEntry,
+  loadNamedService,
   readServiceEntries,
   reportProblems,
   type ServicesIo,
@@ -315,17 +316,10 @@ async function showService(ctx: CommandContext, name: string, json: boolean): Pr
 }
 
 async function verifyService(ctx: CommandContext, name: string, graphUrl: string | undefined): Promise<number> {
-  const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
-  if (!current.ok) {
-    reportProblems(ctx, current.problems);
-    return 1;
-  }
-  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  if (service === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)}`);
-    return 1;
-  }
-  const endpoints = createEntraEndpoints(current.config.environments[service.environment], graphUrl);
+  const found = loadNamedService(ctx, name);
+  if (found === undefined) return 1;
+  const { config, service } = found;
+  const endpoints = createEntraEndpoints(config.environments[service.environment], graphUrl);
   try {
     const web = await verifyWebApp(endpoints, {
       tenantId: service.tenant.id,

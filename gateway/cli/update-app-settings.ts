@@ -11,10 +11,9 @@
  * entries are kept in it). The configuration file is not changed.
  */
 import { randomUUID } from "node:crypto";
-import { loadConfigFileSync } from "../config/load.js";
 import { userImpersonationScope } from "./add-service.js";
 import { signInAdministrator } from "./admin-sign-in.js";
-import { type CommandContext, reportProblems } from "./context.js";
+import { type CommandContext, loadNamedService } from "./context.js";
 import { createEntraEndpoints } from "./entra-endpoints.js";
 import { describeEntraError } from "./entra-errors.js";
 import {
@@ -83,18 +82,10 @@ export async function updateAppSettings(
   name: string,
   options: { readonly graphUrl: string | undefined; readonly adminClientId: string | undefined },
 ): Promise<number> {
-  const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
-  if (!current.ok) {
-    ctx.err(`${ctx.configPath} does not validate now; fix it first.`);
-    reportProblems(ctx, current.problems);
-    return 1;
-  }
-  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  if (service === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)}`);
-    return 1;
-  }
-  const endpoints = createEntraEndpoints(current.config.environments[service.environment], options.graphUrl);
+  const found = loadNamedService(ctx, name);
+  if (found === undefined) return 1;
+  const { config, service } = found;
+  const endpoints = createEntraEndpoints(config.environments[service.environment], options.graphUrl);
   try {
     ctx.out(`Sign in as an administrator of tenant ${service.tenant.id} to update ${service.webApp.name}.`);
     const session = await signInAdministrator(endpoints, service.tenant.id, {
