@@ -31,6 +31,8 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** What a challenge may say about the token's tenant, so a client learns where to get a token. */
 export interface TenantChallenge {
+  /** The registered tenant the token named (for logs and metrics; not sent to the client). */
+  readonly tenantId: string;
   /** `https://{authority}/{tid}` (DESIGN §4). */
   readonly authorizationUri: string;
   /** The server app's App ID URI. */

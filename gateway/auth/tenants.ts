@@ -102,6 +102,7 @@ export function createTenantRegistry(config: GatewayConfig): TenantRegistry {
       audiences,
       clientApps,
       challenge: Object.freeze({
+        tenantId,
         authorizationUri: `https://${env.authorityHost}/${tenantId}`,
         resourceId: service.webApp.appIdUri,
       }),

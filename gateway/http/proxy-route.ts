@@ -69,20 +69,6 @@ function sendError(
   return reply.code(status).headers(headers).send(body);
 }
 
-/** Tenant of a rejection's challenge (`authorization_uri` is `https://{authority}/{tid}`), cached per tenant. */
-const challengeTenants = new WeakMap<object, string>();
-function challengeTenant(rejection: Rejection): string | undefined {
-  const challenge = rejection.tenant;
-  if (challenge === undefined) return undefined;
-  let tenantId = challengeTenants.get(challenge);
-  if (tenantId === undefined) {
-    const uri = challenge.authorizationUri;
-    tenantId = uri.slice(uri.lastIndexOf("/") + 1);
-    challengeTenants.set(challenge, tenantId);
-  }
-  return tenantId;
-}
-
 function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
   // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
   return req.raw.headersDistinct.authorization;
@@ -102,10 +88,12 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
   );
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
-  const record = (req: FastifyRequest, outcome: RequestOutcome, token: string | undefined, error?: unknown) => {
+  /** Metrics for every request; a log line (with the token's fingerprint, hashed only then) when enabled. */
+  const record = (req: FastifyRequest, outcome: RequestOutcome, withToken: boolean, error?: unknown) => {
     deps.onOutcome?.(outcome);
     const level = outcome.status >= 500 ? "error" : "info";
     if (!log.isLevelEnabled(level)) return;
+    const token = withToken ? bearerOf(req.headers.authorization) : undefined;
     log[level](
       {
         reqId: req.id,
@@ -115,7 +103,6 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         outcome: outcome.outcome,
         reason: outcome.reason,
         tenantId: outcome.tenantId,
-        token: undefined,
         tokenFp: token === undefined ? undefined : tokenFingerprint(token),
         ...(error instanceof UpstreamFailure
           ? { upstreamError: (error.cause as { code?: string } | undefined)?.code ?? String(error.cause) }
@@ -129,8 +116,8 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
     record(
       req,
-      { outcome: "rejected", reason: rejection.reason, tenantId: challengeTenant(rejection), status, authSeconds },
-      bearerOf(req.headers.authorization),
+      { outcome: "rejected", reason: rejection.reason, tenantId: rejection.tenant?.tenantId, status, authSeconds },
+      true,
     );
     return sendError(reply, status, headers, error, errorDescription);
   };
@@ -139,7 +126,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     const raw = req.raw;
     const withBody = hasBody(raw);
     if (withBody && declaredTooLarge(raw, bodyLimit())) {
-      record(req, { outcome: "too_large", reason: undefined, tenantId: undefined, status: 413 }, undefined);
+      record(req, { outcome: "too_large", reason: undefined, tenantId: undefined, status: 413 }, false);
       reply.header("connection", "close");
       return sendError(reply, 413, {});
     }
@@ -198,7 +185,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
           authSeconds,
           upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
         },
-        bearerOf(req.headers.authorization),
+        true,
       );
       reply.code(res.status).headers(clientResponseHeaders(res.headers));
       // DESIGN §7: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
@@ -211,7 +198,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       return reply.send(res.body);
     } catch (err) {
       if ((err as { cause?: unknown }).cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {
-        record(req, { outcome: "too_large", reason: undefined, tenantId: principal?.tenantId, status: 413 }, undefined);
+        record(req, { outcome: "too_large", reason: undefined, tenantId: principal?.tenantId, status: 413 }, false);
         reply.header("connection", "close");
         return sendError(reply, 413, {});
       }
@@ -226,7 +213,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
           authSeconds,
           upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
         },
-        bearerOf(req.headers.authorization),
+        true,
         failure,
       );
       return sendError(

@@ -8,6 +8,7 @@ import {
 } from "../../gateway/auth/rejection.js";
 
 const TENANT = {
+  tenantId: "5e97358c-d99c-4558-af0c-de7774091dda",
   authorizationUri: "https://login.microsoftonline.com/5e97358c-d99c-4558-af0c-de7774091dda",
   resourceId: "api://5e97358c-d99c-4558-af0c-de7774091dda/ConfigMgrService",
 };
@@ -92,7 +93,7 @@ describe("the rejection table (DESIGN §4, RFC 6750 §3)", () => {
 
   it("when a realm or resource contains quotes or backslashes, then they are escaped (quoted-string)", () => {
     const r = rejectionResponse(
-      reject("token_expired", { authorizationUri: "https://a", resourceId: 'x"y\\z' }),
+      reject("token_expired", { tenantId: "t", authorizationUri: "https://a", resourceId: 'x"y\\z' }),
       'r"1',
     );
     expect(r.headers["www-authenticate"]).toContain('realm="r\\"1"');

@@ -22,6 +22,7 @@ describe("tenants: which tenant, cloud and issuer", () => {
     expect(a.keySetV1.url).toBe(`https://login.microsoftonline.com/${TENANT_A.id}/discovery/keys`);
     expect(a.keySetV2.url).toBe(`https://login.microsoftonline.com/${TENANT_A.id}/discovery/v2.0/keys`);
     expect(a.challenge).toEqual({
+      tenantId: TENANT_A.id,
       authorizationUri: `https://login.microsoftonline.com/${TENANT_A.id}`,
       resourceId: TENANT_A.appIdUri,
     });
