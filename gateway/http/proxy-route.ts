@@ -69,6 +69,10 @@ function sendError(
     description === undefined
       ? { error: error ?? GENERIC_ERROR[status] ?? "error" }
       : { error, error_description: description };
+  // Answered before the client finished its body: close, or Node would keep reading (and waiting for) the
+  // rest of a body nobody needs — a slow client would keep its connection for as long as it likes.
+  const raw = reply.request.raw;
+  if (!raw.complete && hasBody(raw)) reply.header("connection", "close");
   return reply.code(status).headers(headers).send(body);
 }
 

@@ -71,17 +71,19 @@ describe("admin API with --workers 2", () => {
     expect(await fresh()).toBe(200);
   });
 
-  it("when a tenant is disabled, then its next request is refused on every worker and the file says so; enabling restores it", async () => {
+  it("when a tenant is disabled, then its next request is refused on every worker and the file is left alone; enabling restores it", async () => {
     const admin = adminClient(gw.adminUrl, adminKey, h.dispatcher);
     expect(workerPids().size).toBe(2);
+    const fileBefore = await readFile(configFile, "utf8");
 
     const disabled = await admin("POST", `/tenants/${tenantId}/disable`);
     expect(disabled.status, disabled.text).toBe(200);
-    expect(disabled.body).toMatchObject({ tenantId, enabled: false, changed: true, inForce: true });
+    expect(disabled.body).toMatchObject({ tenantId, enabled: false, inForce: true, origin: { source: "admin" } });
     // Every worker acknowledged before the call returned.
     expect(disabled.body.workers).toHaveLength(2);
     expect(disabled.body.workers.every((w: { ok: boolean }) => w.ok)).toBe(true);
-    expect(await serviceFlag()).toBe(true);
+    // Runtime state, not a file edit.
+    expect(await readFile(configFile, "utf8")).toBe(fileBefore);
 
     // No waiting: the very next requests, on whichever worker, are refused.
     await eventually(async () => {
@@ -90,7 +92,11 @@ describe("admin API with --workers 2", () => {
     }, "refusals from both workers");
 
     const view = await admin("GET", "/tenants");
-    expect(view.body.tenants.find((t: { tenantId: string }) => t.tenantId === tenantId).enabled).toBe(false);
+    const entry = view.body.tenants.find((t: { tenantId: string }) => t.tenantId === tenantId);
+    expect(entry.enabled).toBe(false);
+    expect(entry.origin).toMatchObject({ source: "admin", fileSays: { enabled: true } });
+    expect(entry.origin.by).toMatch(/^admin key [0-9a-f]{12} from 127\.0\.0\.1$/);
+    expect(Date.parse(entry.origin.at)).toBeGreaterThan(0);
 
     const enabled = await admin("POST", `/tenants/${tenantId}/enable`);
     expect(enabled.status, enabled.text).toBe(200);

@@ -167,17 +167,31 @@ export interface ServedGateway {
   stop(): Promise<number | null>;
 }
 
+/** How the `serve` process is started: as another user (drills of a read-only configuration), detached. */
+export interface ServeOptions {
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+  readonly detached?: boolean;
+}
+
 /**
  * Spawns `serve` and waits for its "gateway ready" line.
  *
  * @param main from {@link buildCli}
  * @param args arguments after `serve`
+ * @param options user and process group
  */
-export async function serveCli(main: string, args: readonly string[]): Promise<ServedGateway> {
+export async function serveCli(
+  main: string,
+  args: readonly string[],
+  options: ServeOptions = {},
+): Promise<ServedGateway> {
   const child = spawn(process.execPath, [main, "serve", ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: "info" },
+    ...options,
   });
   const lines: Array<Record<string, any>> = [];
   const stderr: string[] = [];
