@@ -489,9 +489,12 @@ export async function runWorker(logger: Logger): Promise<void> {
         logger.error({ err: (err as Error).message }, "worker message failed");
       });
   });
-  // Signalled directly (process group), or orphaned: drain and go.
+  // Signalled directly, or orphaned: drain and go. SIGINT is a terminal's Ctrl-C, which reaches the primary
+  // too: while it is there, it leads the shutdown (a worker leaving on its own would look like a death).
   process.once("SIGTERM", () => void stop());
-  process.once("SIGINT", () => void stop());
+  process.on("SIGINT", () => {
+    if (!process.connected) void stop();
+  });
   process.once("disconnect", () => void stop());
   send({ t: "eg:hello" });
 }

@@ -70,7 +70,10 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
 
 /** A gateway process in front of the fault upstream, every path anonymous. */
 export interface FaultGateway {
+  /** The gateway process started last. */
   readonly gw: ServedGateway;
+  /** Starts another gateway process on the same files (after the last one exited). */
+  serveAgain(): Promise<ServedGateway>;
   readonly upstream: FaultUpstream;
   readonly dispatcher: Agent;
   readonly ca: string;
@@ -85,7 +88,12 @@ export interface FaultGateway {
  * @param options worker count and configuration overrides (`listen`, `upstream` keys merged in)
  */
 export async function serveFaultGateway(
-  options: { workers?: number; listen?: Record<string, unknown>; upstream?: Record<string, unknown> } = {},
+  options: {
+    workers?: number;
+    listen?: Record<string, unknown>;
+    upstream?: Record<string, unknown>;
+    serve?: ServeOptions;
+  } = {},
 ): Promise<FaultGateway> {
   const [main, dir, upstream] = await Promise.all([
     buildCli(),
@@ -110,24 +118,24 @@ export async function serveFaultGateway(
       metrics: { host: "127.0.0.1", port: 0 },
     }),
   );
-  const gw = await serveCli(main, [
-    "--config",
-    configFile,
-    "--workers",
-    String(options.workers ?? 1),
-    "--state-dir",
-    join(dir, "state"),
-  ]);
+  const args = ["--config", configFile, "--workers", String(options.workers ?? 1), "--state-dir", join(dir, "state")];
+  const state = { gw: await serveCli(main, args, options.serve) };
   const dispatcher = new Agent({ connect: { ca: tls.ca.cert }, connections: 64 });
   return {
-    gw,
+    get gw() {
+      return state.gw;
+    },
+    async serveAgain() {
+      state.gw = await serveCli(main, args, options.serve);
+      return state.gw;
+    },
     upstream,
     dispatcher,
     ca: tls.ca.cert,
     dir,
     configFile,
     async close() {
-      await gw.stop();
+      await state.gw.stop();
       await upstream.close();
       await dispatcher.close();
       await rm(dir, { recursive: true, force: true });
