@@ -1,8 +1,9 @@
 /**
  * `/healthz` (the process is alive) and `/readyz` (it can do its job: configuration loaded, keys present for
- * every enabled tenant, the management point reachable), both on the main listener without authentication.
- * The public `/readyz` answers only `ready` / `not_ready`: which tenants exist, their key state, whether the
- * MP answers and which secrets expire are for operators, on the admin listener's `GET /readyz`.
+ * every enabled tenant, the management point reachable), both on the main listener without authentication
+ * (docs/operations.md § Health). The public `/readyz` answers only `ready` / `not_ready`: which tenants exist,
+ * their key state, whether the MP answers and which secrets expire are for operators, on the admin listener's
+ * `GET /readyz`.
  */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/authenticate.js";

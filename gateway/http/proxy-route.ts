@@ -203,7 +203,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         authSeconds,
         upstreamSeconds,
       };
-      // Small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
+      // docs/architecture.md § Proxy: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
       // anything larger or of unknown length streams with bounded memory.
       const length = Number(res.headers["content-length"]);
       if (length <= SMALL_BODY_BYTES && req.method !== "HEAD") {

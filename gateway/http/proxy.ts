@@ -1,5 +1,5 @@
 /**
- * The leg to the management point (docs/architecture.md): one long-lived undici `Pool` per MP origin, keep-alive,
+ * The leg to the management point (docs/architecture.md § Proxy): one long-lived undici `Pool` per MP origin, keep-alive,
  * HTTPS with the pinned CA and the gateway's client certificate (mTLS), bodies streamed both ways. Upstream
  * failures are matched on `err.code` and become 502 (unreachable or aborted mid-body) or 504 (timeout), never
  * 500; a request that finds no free connection in time (`admission.ts`) becomes 503 with `Retry-After`.
