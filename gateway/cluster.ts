@@ -306,6 +306,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     },
   });
   monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
+  const unfollow = tenants.follow(() => applyWithTenantStates(control, tenants)(reloader.config, reloader.text));
   controlMetrics.attach({ config: () => reloader.config, workers: () => control.workerCount() });
 
   cluster.setupPrimary({ silent: false });
@@ -353,6 +354,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       shuttingDown = true;
       logger.info({ signal, workers: members.size }, "shutting down: draining workers");
       reloader.close();
+      unfollow();
       monitor?.stop();
       void (async () => {
         await admin?.close().catch(() => undefined);

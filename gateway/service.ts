@@ -157,6 +157,8 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
       },
     });
     parts.push({ stop: () => reloader.close() });
+    const unfollow = tenants.follow(() => applyWithTenantStates(control, tenants)(reloader.config, reloader.text));
+    parts.push({ stop: unfollow });
     monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
     parts.push(monitor);
     controlMetrics.attach({ config: () => reloader.config });

@@ -26,6 +26,11 @@ export interface TenantSwitch {
   set(tenantId: string, state: TenantState): Promise<void>;
   /** Removes one tenant's state; it follows the file again. */
   clear(tenantId: string): Promise<void>;
+  /**
+   * Follows changes made to the store from outside (the services CLI writing the state directory): reloads
+   * the states and calls `apply` when they differ. Returns a function that stops following.
+   */
+  follow(apply: () => Promise<unknown>): () => void;
   /** Where the states live, for logs and answers. */
   readonly where: string;
 }
@@ -51,6 +56,23 @@ export async function createTenantSwitch(store: TenantStateStore, logger: Logger
     },
     async clear(tenantId) {
       states = await store.clear(tenantId);
+    },
+    follow(apply) {
+      return (
+        store.watch?.(() => {
+          void store.load().then(
+            async (loaded) => {
+              if (JSON.stringify(loaded) === JSON.stringify(states)) return;
+              states = loaded;
+              logger.info({ store: store.where, tenants: Object.keys(loaded).length }, "runtime tenant state changed");
+              await apply();
+            },
+            // A half-written or damaged file from outside: keep the states in force (fail closed).
+            (err: unknown) =>
+              logger.error({ store: store.where, err: (err as Error).message }, "runtime tenant state unreadable"),
+          );
+        }) ?? (() => undefined)
+      );
     },
     where: store.where,
   };

@@ -15,6 +15,7 @@
  * const effective = applyTenantStates(fileConfig, await store.load());
  */
 import { randomBytes } from "node:crypto";
+import { mkdirSync, watch as watchFolder } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AzureService, GatewayConfig } from "../config/validate.js";
@@ -42,6 +43,11 @@ export interface TenantStateStore {
   set(tenantId: string, state: TenantState): Promise<TenantStates>;
   /** Removes one tenant's state (it follows the file again); resolves with all states once stored. */
   clear(tenantId: string): Promise<TenantStates>;
+  /**
+   * Calls `onChange` when the stored states may have changed from outside this process (another writer:
+   * the services CLI, another replica); returns a function that stops watching.
+   */
+  watch?(onChange: () => void): () => void;
 }
 
 /** The file name in the state directory. */
@@ -143,6 +149,27 @@ export function createFileTenantStateStore(stateDir: string): TenantStateStore {
       update((states) => {
         delete states[tenantId.toLowerCase()];
       }),
+    watch(onChange) {
+      let debounce: NodeJS.Timeout | undefined;
+      let watcher: ReturnType<typeof watchFolder> | undefined;
+      try {
+        mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+        // The folder, not the file: every write replaces the file by a rename.
+        watcher = watchFolder(stateDir, { persistent: false }, (_event, name) => {
+          if (name !== null && name !== TENANT_STATE_FILE) return;
+          if (debounce !== undefined) clearTimeout(debounce);
+          debounce = setTimeout(onChange, 50);
+          debounce.unref();
+        });
+        watcher.on("error", () => undefined);
+      } catch {
+        // No state directory yet: nothing written from outside can be there either.
+      }
+      return () => {
+        if (debounce !== undefined) clearTimeout(debounce);
+        watcher?.close();
+      };
+    },
   };
 }
 
