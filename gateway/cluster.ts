@@ -179,6 +179,20 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const statusReplies = new Map<number, KeySetStatus[][]>();
   /** Readiness per `eg:ready` sequence number, one per worker. */
   const readyReplies = new Map<number, (Readiness & { worker: string })[]>();
+  /** Asks every listening worker a question and gathers the answers their acknowledgements carry. */
+  const collect = async <T>(t: "eg:status" | "eg:ready", replies: Map<number, T[]>): Promise<T[]> => {
+    let asked = 0;
+    await ask(
+      configuredMembers().filter((m) => m.listening),
+      (s) => {
+        asked = s;
+        return { t, seq: s };
+      },
+    );
+    const out = replies.get(asked) ?? [];
+    replies.delete(asked);
+    return out;
+  };
   const control: GatewayControl = {
     async applyConfig(next: GatewayConfig, text: string, states: TenantStates) {
       // Workers that say hello from now on get this one; configured workers get it after the last, in order.
@@ -186,32 +200,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       return ask(configuredMembers(), (s) => ({ t: "eg:config", seq: s, text, path: configPath, states }));
     },
     refreshJwks: () => ask(configuredMembers(), (s) => ({ t: "eg:jwks-refresh", seq: s })),
-    async keyStatuses() {
-      let asked = 0;
-      await ask(
-        configuredMembers().filter((m) => m.listening),
-        (s) => {
-          asked = s;
-          return { t: "eg:status", seq: s };
-        },
-      );
-      const out = statusReplies.get(asked) ?? [];
-      statusReplies.delete(asked);
-      return out;
-    },
-    async readiness() {
-      let asked = 0;
-      await ask(
-        configuredMembers().filter((m) => m.listening),
-        (s) => {
-          asked = s;
-          return { t: "eg:ready", seq: s };
-        },
-      );
-      const out = readyReplies.get(asked) ?? [];
-      readyReplies.delete(asked);
-      return out;
-    },
+    keyStatuses: () => collect("eg:status", statusReplies),
+    readiness: () => collect("eg:ready", readyReplies),
     workerCount: () => [...members.values()].filter((m) => m.listening).length,
   };
 

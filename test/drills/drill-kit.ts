@@ -5,7 +5,6 @@
  */
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
@@ -13,6 +12,7 @@ import { Agent } from "undici";
 import { parse, stringify } from "yaml";
 import { ensureTlsMaterial } from "../../stack/tls.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
+import { listenLocal, writeAnonymousConfig } from "../operations/anonymous-cluster.js";
 import { buildCli, type ServedGateway, type ServeOptions, serveCli } from "../operations/helpers.js";
 
 /** A plain-HTTP upstream whose answers misbehave by path. */
@@ -57,15 +57,7 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     }
     res.end("ok");
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return listenLocal(server);
 }
 
 /** A gateway process in front of the fault upstream, every path anonymous. */
@@ -101,23 +93,7 @@ export async function serveFaultGateway(
     startFaultUpstream(),
   ]);
   const tls = await ensureTlsMaterial(dir);
-  const configFile = join(dir, "gateway.yaml");
-  await writeFile(
-    configFile,
-    stringify({
-      upstream: { url: upstream.url, ...options.upstream },
-      routes: [{ prefix: "/", requirement: "anonymous" }],
-      listen: {
-        host: "127.0.0.1",
-        port: 0,
-        certFile: join(dir, "tls", "server.crt"),
-        keyFile: join(dir, "tls", "server.key"),
-        ...options.listen,
-      },
-      admin: { host: "127.0.0.1", port: 0 },
-      metrics: { host: "127.0.0.1", port: 0 },
-    }),
-  );
+  const configFile = await writeAnonymousConfig(dir, upstream.url, options);
   const args = ["--config", configFile, "--workers", String(options.workers ?? 1), "--state-dir", join(dir, "state")];
   const state = { gw: await serveCli(main, args, options.serve) };
   const dispatcher = new Agent({ connect: { ca: tls.ca.cert }, connections: 64 });

@@ -6,9 +6,9 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminClient, eventually } from "../operations/helpers.js";
+import { adminClient, eventually, postOnNewConnection } from "../operations/helpers.js";
 import { type StackGateway, serveStackGateway } from "./drill-kit.js";
 
 const NOBODY = 65_534;
@@ -39,22 +39,7 @@ afterAll(() => s?.close());
 const admin = async () =>
   adminClient(s.gw.adminUrl, (await readFile(join(s.stateDir, "admin.key"), "utf8")).trim(), s.h.dispatcher);
 
-/** One request on a new connection, so the cluster spreads them over its workers. */
-async function fresh(): Promise<number> {
-  const agent = new Agent({ connect: { ca: s.h.stack.tls.ca.cert } });
-  try {
-    const res = await request(`${s.gw.url}/CCM_STS`, {
-      method: "POST",
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    await res.body.dump();
-    return res.statusCode;
-  } finally {
-    await agent.close();
-  }
-}
+const fresh = () => postOnNewConnection(s.gw.url, s.h.stack.tls.ca.cert, token);
 
 const refusingPids = () =>
   new Set(

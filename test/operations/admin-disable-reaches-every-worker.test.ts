@@ -1,11 +1,19 @@
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import { adminClient, buildCli, eventually, metricValue, type ServedGateway, serveCli } from "./helpers.js";
+import {
+  adminClient,
+  buildCli,
+  eventually,
+  metricValue,
+  postOnNewConnection,
+  type ServedGateway,
+  serveCli,
+} from "./helpers.js";
 
 let h: StackHarness;
 let gw: ServedGateway;
@@ -35,21 +43,7 @@ afterAll(async () => {
 });
 
 /** One request on a new connection, so the cluster's round-robin spreads them over the workers. */
-async function fresh(path = "/CCM_STS"): Promise<number> {
-  const agent = new Agent({ connect: { ca: h.stack.tls.ca.cert } });
-  try {
-    const res = await request(`${gw.url}${path}`, {
-      method: "POST",
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    await res.body.dump();
-    return res.statusCode;
-  } finally {
-    await agent.close();
-  }
-}
+const fresh = () => postOnNewConnection(gw.url, h.stack.tls.ca.cert, token);
 
 const workerPids = () => new Set(gw.lines.filter((l) => l.msg === "gateway listening").map((l) => l.pid as number));
 const pidsWith = (reason: string | undefined, status: number) =>

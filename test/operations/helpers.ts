@@ -6,7 +6,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { type Agent, request } from "undici";
+import { Agent, request } from "undici";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -37,6 +37,26 @@ export async function call(
     // not JSON
   }
   return { status: res.statusCode, headers: res.headers, body, text };
+}
+
+/**
+ * `POST {url}/CCM_STS` with a bearer token on a connection of its own, so a cluster's round-robin spreads
+ * such requests over its workers; resolves with the status.
+ */
+export async function postOnNewConnection(url: string, ca: string, token: string): Promise<number> {
+  const agent = new Agent({ connect: { ca } });
+  try {
+    const res = await request(`${url}/CCM_STS`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    await res.body.dump();
+    return res.statusCode;
+  } finally {
+    await agent.close();
+  }
 }
 
 /** An admin API client. */
