@@ -408,7 +408,10 @@ export async function runWorker(logger: Logger): Promise<void> {
   const stop = () => {
     stopping ??= (async () => {
       logger.info("worker draining");
-      await gateway?.stop();
+      // A shutdown is a shutdown: whatever stop() meets, the worker leaves (0 — it was asked to).
+      await gateway
+        ?.stop()
+        .catch((err: unknown) => logger.error({ err: (err as Error).message }, "worker stop failed"));
       logger.info("worker stopped");
       process.exit(0);
     })();

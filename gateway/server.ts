@@ -139,14 +139,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
             "drain deadline reached: closing the connections still open",
           );
           app.server.closeAllConnections();
-          void upstream.destroy();
+          void upstream.destroy().catch(() => undefined);
         }, config.listen.drainTimeoutMs);
         try {
           await app.close();
         } finally {
           clearInterval(sweep);
         }
-        await (expired ? upstream.destroy() : upstream.close());
+        // Past the deadline (or reaching it meanwhile) the pool is destroyed instead: never an error out of stop().
+        await (expired ? upstream.destroy() : upstream.close()).catch(() => undefined);
         clearTimeout(deadline);
         keys.close();
         await httpFetcher?.close();

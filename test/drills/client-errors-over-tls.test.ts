@@ -1,13 +1,15 @@
 /**
  * Drill: clients that never make a whole request. Over TLS, a header block above 64 KiB is answered 431 and
  * a header that never ends is answered 408 at `listen.headersTimeoutMs` — both delivered, not a silent close.
+ * Open connections are capped per worker (`listen.maxConnections`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../operations/helpers.js";
 import { type FaultGateway, rawTls, readUntilClosed, serveFaultGateway } from "./drill-kit.js";
 
 let f: FaultGateway;
 beforeAll(async () => {
-  f = await serveFaultGateway({ listen: { headersTimeoutMs: 1_500 } });
+  f = await serveFaultGateway({ listen: { headersTimeoutMs: 1_500, maxConnections: 3 } });
 });
 afterAll(() => f?.close());
 
@@ -29,5 +31,21 @@ describe("requests that never become one", () => {
     const { text, closed } = await answer;
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(closed).toBe(true);
+  });
+
+  it("when a worker holds listen.maxConnections connections, then one more is refused until one closes", async () => {
+    const held = [await rawTls(f.gw.url, f.ca), await rawTls(f.gw.url, f.ca), await rawTls(f.gw.url, f.ca)];
+    try {
+      // The listener closes the extra connection before the TLS handshake completes.
+      await expect(rawTls(f.gw.url, f.ca)).rejects.toThrow();
+      held.pop()?.destroy();
+      await eventually(async () => {
+        const socket = await rawTls(f.gw.url, f.ca).catch(() => undefined);
+        socket?.destroy();
+        return socket !== undefined;
+      }, "a connection accepted again");
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
   });
 });

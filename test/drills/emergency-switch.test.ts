@@ -103,4 +103,11 @@ describe("the emergency switch", () => {
     expect(entry.origin.source).toBe("admin");
     expect(await readFile(s.configFile, "utf8")).toBe(original);
   });
+
+  it("when the tenant's runtime state is cleared, then it follows the file again", async () => {
+    const cleared = await (await admin())("DELETE", `/tenants/${tenantId}/state`);
+    expect(cleared.status, cleared.text).toBe(200);
+    expect(cleared.body).toMatchObject({ enabled: true, origin: { source: "file" } });
+    await eventually(async () => (await fresh()) === 200, "accepted again");
+  });
 });
