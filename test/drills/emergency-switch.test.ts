@@ -4,6 +4,7 @@
  * invalid edit. `POST /tenants/{id}/disable` answers 200, every worker refuses the tenant's next request,
  * the file is never touched, and the state survives a restart. The public `/readyz` names no tenant.
  */
+import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { request } from "undici";
@@ -50,6 +51,16 @@ const refusingPids = () =>
 
 describe("the emergency switch", () => {
   it("when the configuration file is read-only to the gateway, then disable answers 200 and every worker refuses the tenant", async () => {
+    if (asRoot) {
+      // The precondition is real: the gateway's user cannot write next to the configuration file.
+      const probe = spawnSync(
+        process.execPath,
+        ["-e", `require("node:fs").writeFileSync(${JSON.stringify(`${s.configFile}.probe`)}, "x")`],
+        { uid: NOBODY, gid: NOBODY },
+      );
+      expect(probe.status).not.toBe(0);
+      expect(String(probe.stderr)).toContain("EACCES");
+    }
     expect(await fresh()).toBe(200);
     const call = await admin();
     const disabled = await call("POST", `/tenants/${tenantId}/disable`);
