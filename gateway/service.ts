@@ -187,7 +187,6 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         reloader,
         logger,
         metrics: controlMetrics,
-        ...(options.validateOptions ? { validateOptions: options.validateOptions } : {}),
       });
       const a = admin;
       parts.push({ stop: () => a.close() });

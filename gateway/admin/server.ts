@@ -22,7 +22,6 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import type { Logger } from "pino";
 import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
 import { GUID_PATTERN } from "../config/schema.js";
-import type { ValidateOptions } from "../config/validate.js";
 import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
@@ -46,7 +45,6 @@ export interface AdminServerOptions {
   readonly reloader: ConfigReloader<readonly WorkerAck[]>;
   readonly logger: Logger;
   readonly metrics?: ControlMetrics | undefined;
-  readonly validateOptions?: ValidateOptions;
 }
 
 /** A running admin listener. */
@@ -85,7 +83,7 @@ function mergeKeyStatuses(perWorker: readonly (readonly KeySetStatus[])[]) {
  *
  * @param options listener, key, configuration file, the serving processes and the reloader
  * @example
- * const admin = await startAdminServer({ host: "127.0.0.1", port: 9444, key, configPath, control, reloader, logger });
+ * const admin = await startAdminServer({ host: "127.0.0.1", port: 9444, key, configPath, tenants, control, reloader, logger });
  * // curl -H "Authorization: Bearer $KEY" -X POST $URL/tenants/$TID/disable
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
