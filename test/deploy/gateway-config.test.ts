@@ -20,27 +20,24 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-async function checkConfig(file: string): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _e, cb) {
-        append(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(["check-config", file], {
-    stdin: process.stdin,
-    stdout: sink((s) => {
-      out += s;
-    }),
-    stderr: sink((s) => {
-      err += s;
-    }),
-    env: {},
+/** A stream that keeps what is written to it. */
+function collector(): Writable & { text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
   });
-  return { code, out, err };
+  return Object.assign(stream, { text: () => chunks.join("") });
+}
+
+/** `entra-gateway check-config FILE`, in-process. */
+async function checkConfig(file: string): Promise<{ code: number; out: string; err: string }> {
+  const stdout = collector();
+  const stderr = collector();
+  const code = await main(["check-config", file], { stdin: process.stdin, stdout, stderr, env: {} });
+  return { code, out: stdout.text(), err: stderr.text() };
 }
 
 /** Lays out the gateway container's /etc/entra-gateway in a fresh folder; returns the --config path. */
