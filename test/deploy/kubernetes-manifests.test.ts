@@ -3,16 +3,19 @@
  * Kubernetes schemas (kubernetes-models, no cluster), no field is unknown, and the objects agree with each
  * other and with the gateway (ports, probes, drain deadline, mounted configuration and secrets).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { ConfigSchema } from "../../gateway/config/schema.js";
 import {
   containerOf,
   DEPLOY_DIR,
   EXAMPLE_OVERLAY,
   find,
+  ignoredSecretFiles,
   KUBERNETES_DIR,
   type PodContainer,
   podSpecOf,
@@ -39,6 +42,32 @@ function argAfter(args: readonly string[], flag: string): string | undefined {
 
 function exampleGatewayYaml(): Record<string, Record<string, unknown>> {
   return parse(readFileSync(join(EXAMPLE_OVERLAY, "gateway.yaml"), "utf8")) as Record<string, Record<string, unknown>>;
+}
+
+/** kubectl on PATH, when this machine has one (its built-in kustomize renders offline, no cluster needed). */
+const kubectl = (process.env.PATH ?? "")
+  .split(delimiter)
+  .map((dir) => join(dir, "kubectl"))
+  .find((path) => {
+    try {
+      execFileSync(path, ["version", "--client"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+/** Sorts object keys (recursively) and drops kustomize's hash suffixes, so two renderings compare as JSON. */
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, normalise((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return typeof value === "string" ? value.replace(/^(entra-gateway-[a-z-]+)-[a-z0-9]{10}$/, "$1") : value;
 }
 
 /** Finds a key anywhere in a value (the drain deadline's place in the configuration is not ours to fix). */
@@ -100,6 +129,28 @@ describe("deploy/kubernetes", () => {
       "PodDisruptionBudget/entra-gateway: no Kubernetes schema for apiVersion policy/v1beta7",
     ]);
   });
+
+  it.skipIf(kubectl === undefined)(
+    "when kubectl is installed, its kustomize renders the example overlay to the same objects, and they pass the schemas",
+    async () => {
+      const copy = mkdtempSync(join(tmpdir(), "entra-deploy-kustomize-"));
+      try {
+        cpSync(KUBERNETES_DIR, copy, { recursive: true });
+        const overlay = join(copy, "overlays/example");
+        for (const name of ignoredSecretFiles()) writeFileSync(join(overlay, name), `test secret ${name}\n`);
+        const text = execFileSync(kubectl ?? "kubectl", ["kustomize", overlay], { encoding: "utf8" });
+        const real = parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
+        const ours = renderKustomization(overlay).objects;
+        const byName = (objects: K8sObject[]) =>
+          Object.fromEntries(objects.map((o) => [`${o.kind}/${String(normalise(o.metadata.name))}`, normalise(o)]));
+        expect(byName(ours)).toEqual(byName(real));
+        for (const obj of real) expect(await validateAgainstSchema(obj), describeObject(obj)).toEqual([]);
+        expect(Object.fromEntries(findUnknownFields(real))).toEqual({});
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("every file under deploy/kubernetes is used by a kustomization (none lies around unchecked)", () => {
     const used = new Set([...base.files, ...example.files]);
