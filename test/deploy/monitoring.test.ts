@@ -4,11 +4,12 @@
  * with the labels they match and group on, and every expression parses as PromQL.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { createControlMetrics, createRequestMetrics } from "../../gateway/observability/metrics.js";
 import { DEPLOY_DIR } from "./fixtures.js";
 import { analysePromql, substituteGrafanaIntervals } from "./promql.js";
@@ -164,6 +165,32 @@ describe("deploy/monitoring/prometheus-rules.yaml", () => {
     () => {
       const out = execFileSync(promtool ?? "promtool", ["check", "rules", RULES_FILE], { encoding: "utf8" });
       expect(out).toMatch(/SUCCESS: \d+ rules found/);
+    },
+  );
+
+  it.skipIf(promtool === undefined)(
+    "the alerts fire, and stay quiet, as test/deploy/alert-scenarios.yaml says (promtool test rules)",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "entra-deploy-alerts-"));
+      try {
+        // promtool compares annotations in full; their templates are checked by `promtool check rules` above.
+        const groups = readRules().map((g) => ({
+          ...g,
+          rules: g.rules.map(({ annotations: _annotations, ...rule }) => rule),
+        }));
+        writeFileSync(join(dir, "rules.yaml"), stringify({ groups }));
+        const scenarios = readFileSync(join(import.meta.dirname, "alert-scenarios.yaml"), "utf8");
+        writeFileSync(
+          join(dir, "scenarios.yaml"),
+          scenarios.replace("rule_files: [RULES]", "rule_files: [rules.yaml]"),
+        );
+        const out = execFileSync(promtool ?? "promtool", ["test", "rules", join(dir, "scenarios.yaml")], {
+          encoding: "utf8",
+        });
+        expect(out).toMatch(/SUCCESS/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 });
