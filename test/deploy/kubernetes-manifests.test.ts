@@ -92,6 +92,7 @@ describe("deploy/kubernetes", () => {
         "Deployment/entra-gateway",
         "HorizontalPodAutoscaler/entra-gateway",
         "Namespace/entra-gateway",
+        "NetworkPolicy/entra-gateway",
         "NetworkPolicy/entra-gateway-redis",
         "PodDisruptionBudget/entra-gateway",
         "Secret/entra-gateway-secrets",
@@ -245,6 +246,25 @@ describe("deploy/kubernetes", () => {
     // The PDB leaves pods serving at the HPA's floor, and the Deployment leaves the count to the HPA.
     expect(hpa.minReplicas - pdb.maxUnavailable).toBeGreaterThanOrEqual(2);
     expect(deployment.spec).not.toHaveProperty("replicas");
+  });
+
+  it("the gateway's NetworkPolicy lets anyone reach the client port and only the monitoring namespace the metrics port", () => {
+    const deployment = find(example.objects, "Deployment", "entra-gateway");
+    const podLabels = (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+      .metadata.labels;
+    const policy = find(example.objects, "NetworkPolicy", "entra-gateway").spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { from?: unknown[]; ports: { port: string }[] }[];
+    };
+    expect(podLabels).toMatchObject(policy.podSelector.matchLabels);
+    expect(policy.policyTypes).toContain("Ingress");
+    const portNames = (gatewayContainer(example.objects).ports ?? []).map((p) => p.name);
+    const open = policy.ingress.filter((r) => r.from === undefined).flatMap((r) => r.ports.map((p) => p.port));
+    const restricted = policy.ingress.filter((r) => r.from !== undefined).flatMap((r) => r.ports.map((p) => p.port));
+    expect(open).toEqual(["https"]);
+    expect(restricted).toEqual(["metrics"]);
+    for (const port of [...open, ...restricted]) expect(portNames).toContain(port);
   });
 
   it("the Prometheus scrape annotations name the metrics port that gateway.yaml opens on every interface", () => {
