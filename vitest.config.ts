@@ -22,6 +22,15 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // A worker loads the modules (fastify, msal, undici, …) once for all the files it runs instead of once per
+    // file: loading was more than half of the suite's CPU time. It holds because test files keep no global
+    // state: no module mocks, fake timers or env changes, servers closed in afterAll, process-wide handlers
+    // removed on stop (see test/harness-pool.ts for the one per-process counter).
+    isolate: false,
+    // Integration files spend much of their time waiting on sockets and child processes; three workers on
+    // two cores keep the CPU busy. Files are independent: every server binds 127.0.0.1:0, every state
+    // directory is a fresh temp folder.
+    maxWorkers: 3,
     // Memory-bound tests (streaming through the gateway) collect garbage between samples to see what is retained.
     execArgv: ["--expose-gc"],
     projects: [

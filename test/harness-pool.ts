@@ -24,8 +24,11 @@ import type { TlsMaterial } from "../stack/tls.js";
 /** Names the pool folder of the current run. */
 export const POOL_ENV = "ENTRA_GATEWAY_TEST_POOL";
 
-/** RSA-2048 keys in the pool for {@link pooledRsaKeyPair}: the most one unit test file draws is 7. */
-export const RSA_KEYS = 10;
+/**
+ * RSA-2048 keys in the pool for {@link pooledRsaKeyPair}. Unit test files share a worker's modules, so a
+ * worker hands each key out once across its files: the whole unit project draws 15 today.
+ */
+export const RSA_KEYS = 16;
 
 /** Emulator keys-per-tenant variants in the pool: 3 is the stack's (emulator default), 2 the emulator harness's. */
 export const EMULATOR_VARIANTS = [2, 3] as const;
@@ -46,8 +49,8 @@ export function poolDir(): string | undefined {
 let rsaDrawn = 0;
 
 /**
- * The next unused RSA-2048 key pair of the pool (each key once per test file), or undefined when there is no
- * pool or this file drew them all; callers then generate one.
+ * The next unused RSA-2048 key pair of the pool (each key once per process, so no two keys of a test are the
+ * same), or undefined when there is no pool or this process drew them all; callers then generate one.
  */
 export function pooledRsaKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } | undefined {
   const dir = poolDir();

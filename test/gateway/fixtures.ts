@@ -125,7 +125,7 @@ export function newKid(): string {
 
 /**
  * A signing key (RSA-2048 unless told) with a fresh kid: the next unused key of the run's pool
- * (`harness-pool.ts`; no key is handed out twice in a test file), or a newly generated one.
+ * (`harness-pool.ts`; no key is handed out twice in a process), or a newly generated one.
  */
 export function newSigningKey(modulusLength = 2048): SigningKey {
   const { privateKey, publicKey } =

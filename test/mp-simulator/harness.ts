@@ -123,6 +123,7 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
         headers["content-type"] ??= "application/json";
         body = JSON.stringify(init.json);
       }
+      const auditedBefore = mp.audit.counts().requests;
       const res = await request(`${mp.url}${path}`, {
         method: method as "GET",
         headers,
@@ -130,6 +131,12 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
         dispatcher: init.dispatcher ?? gateway,
       });
       const text = await res.body.text();
+      // The MP audits a request once its response has gone out, which can be after the client has read it:
+      // wait for the entry, so tests read the audit after the request they made (successful reads of the
+      // internal /_mp/ endpoints are not audited).
+      if (!(path.toLowerCase().startsWith("/_mp/") && res.statusCode < 400)) {
+        await waitFor(() => mp.audit.counts().requests > auditedBefore);
+      }
       let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : undefined;
