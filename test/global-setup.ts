@@ -44,9 +44,9 @@ const PARTS = {
   },
 };
 
-/** The unit project needs keys only; the integration project everything. Projects set up one after another. */
+/** The unit project draws RSA keys, the integration project PKI and emulator keys; projects set up in turn. */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  const parts: (keyof typeof PARTS)[] = project.name === "unit" ? ["rsa"] : ["rsa", "stack"];
+  const parts: (keyof typeof PARTS)[] = project.name === "unit" ? ["rsa"] : ["stack"];
   const existing = process.env[POOL_ENV];
   const dir = existing || (await mkdtemp(join(tmpdir(), "entra-gateway-test-pool-")));
   await Promise.all(parts.filter((part) => !existsSync(join(dir, part))).map((part) => PARTS[part](dir)));

@@ -48,13 +48,20 @@ export function poolDir(): string | undefined {
 
 let rsaDrawn = 0;
 
+/** How many pooled RSA keys this process has not drawn yet. */
+export function pooledRsaKeysLeft(): number {
+  const dir = poolDir();
+  return dir === undefined || !existsSync(join(dir, "rsa")) ? 0 : RSA_KEYS - rsaDrawn;
+}
+
 /**
  * The next unused RSA-2048 key pair of the pool (each key once per process, so no two keys of a test are the
  * same), or undefined when there is no pool or this process drew them all; callers then generate one.
  */
 export function pooledRsaKeyPair(): { privateKey: KeyObject; publicKey: KeyObject } | undefined {
   const dir = poolDir();
-  if (dir === undefined || rsaDrawn >= RSA_KEYS) return undefined;
+  // The integration project's pool has no RSA part.
+  if (dir === undefined || rsaDrawn >= RSA_KEYS || !existsSync(join(dir, "rsa"))) return undefined;
   const privateKey = createPrivateKey(readFileSync(join(dir, "rsa", `${rsaDrawn++}.pem`)));
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }
