@@ -12,6 +12,7 @@ import { Agent } from "undici";
 import { parse, stringify } from "yaml";
 import { ensureTlsMaterial } from "../../stack/tls.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
+import { seedStackState } from "../harness-pool.js";
 import { listenLocal, writeAnonymousConfig } from "../operations/anonymous-cluster.js";
 import { buildCli, type ServedGateway, type ServeOptions, serveCli } from "../operations/helpers.js";
 
@@ -92,6 +93,7 @@ export async function serveFaultGateway(
     mkdtemp(join(tmpdir(), "entra-drill-")),
     startFaultUpstream(),
   ]);
+  await seedStackState(dir, { customSeed: true }); // the run's pooled TLS material, when the pool exists
   const tls = await ensureTlsMaterial(dir);
   const configFile = await writeAnonymousConfig(dir, upstream.url, options);
   const args = ["--config", configFile, "--workers", String(options.workers ?? 1), "--state-dir", join(dir, "state")];

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Agent } from "undici";
 import { stringify } from "yaml";
 import { ensureTlsMaterial } from "../../stack/tls.js";
+import { seedStackState } from "../harness-pool.js";
 import { buildCli, type ServedGateway, serveCli } from "./helpers.js";
 
 export interface HeldUpstream {
@@ -106,6 +107,7 @@ export async function startAnonymousCluster(extraArgs: readonly string[] = []): 
     mkdtemp(join(tmpdir(), "entra-ops-anon-")),
     startHeldUpstream(),
   ]);
+  await seedStackState(dir);
   const tls = await ensureTlsMaterial(dir);
   const configFile = await writeAnonymousConfig(dir, upstream.url);
   const gw = await serveCli(main, [
