@@ -34,6 +34,8 @@ export interface NewUser {
 
 /** Input of {@link Directory.createApplication} (a subset of Graph's `application` resource). */
 export interface NewApplication {
+  /** Application (client) ID to give it; default a new GUID. */
+  readonly appId?: string;
   readonly displayName: string;
   readonly identifierUris?: readonly string[];
   readonly isFallbackPublicClient?: boolean;
@@ -147,7 +149,7 @@ export function createDirectory(tenants: DirectoryTenant[]): Directory {
       return [...latest.values()].sort((a, b) => a.seq - b.seq);
     },
     createApplication(tenant, spec, now) {
-      const appId = randomUUID();
+      const appId = spec.appId ?? randomUUID();
       const app: DirectoryApp = {
         id: randomUUID(),
         appId,

@@ -8,7 +8,8 @@
 import { createPublicKey, randomUUID, verify } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CLOUDS, GRAPH_APP_ID, graphResource } from "./clouds.js";
-import type { Directory } from "./directory.js";
+import type { Directory, NewApplication } from "./directory.js";
+import { firstRefusedIdentifierUri, hostNameNotOnVerifiedDomainMessage } from "./identifier-uris.js";
 import type { KeyStore } from "./keys.js";
 import { type DirectoryApp, type DirectoryTenant, type DirectoryUser, deriveGuid } from "./seed.js";
 
@@ -288,7 +289,7 @@ function parseScopes(api: Record<string, unknown>): string[] {
 }
 
 /** The body of `POST /v1.0/applications`, checked. */
-function parseNewApplication(body: unknown): import("./directory.js").NewApplication {
+function parseNewApplication(body: unknown): NewApplication & { identifierUris: string[] } {
   if (typeof body !== "object" || body === null)
     throw new GraphError(400, "Request_BadRequest", "A JSON object is required.");
   const b = body as Record<string, unknown>;
@@ -341,6 +342,26 @@ function patchApplication(target: DirectoryApp, body: Record<string, unknown>): 
   }
 }
 
+/**
+ * Graph's identifier URI rule: URIs being added (not those the app already carries) must name the app, the
+ * tenant or a verified domain, else 400 `HostNameNotOnVerifiedDomain`.
+ */
+function checkNewIdentifierUris(
+  uris: readonly string[],
+  existing: readonly string[],
+  app: { readonly appId: string },
+  tenant: DirectoryTenant,
+): void {
+  const refused = firstRefusedIdentifierUri(
+    uris.filter((u) => !existing.includes(u)),
+    app,
+    tenant,
+  );
+  if (refused !== undefined) {
+    throw new GraphError(400, "HostNameNotOnVerifiedDomain", hostNameNotOnVerifiedDomainMessage(refused));
+  }
+}
+
 /** Registers the Graph routes on `app`. */
 export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): void {
   const base = (): string => `${ctx.baseUrl()}/v1.0`;
@@ -378,14 +399,16 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, "Directory.Read.All", "User.Read.All", "Directory.ReadWrite.All");
     const q = req.query as Query;
+    // Graph's delta ignores `$top`: only `Prefer: odata.maxpagesize` sets its page size.
+    const top = parseTop(req, undefined);
     let state: PageState;
     if (q.$skiptoken) state = decodeState<PageState>(q.$skiptoken);
     else if (q.$deltatoken) {
       const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
       if (typeof d.seq !== "number" || !Array.isArray(d.s))
         throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
-      state = { o: 0, t: parseTop(req, q.$top), s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
-    } else state = { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select), n: ctx.directory.currentSeq() };
+      state = { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
+    } else state = { o: 0, t: top, s: parseSelect(q.$select), n: ctx.directory.currentSeq() };
     let items: Record<string, unknown>[];
     if (state.d === undefined) {
       items = sortedUsers(caller.tenant).map((u) => project(u, state.s));
@@ -464,8 +487,9 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
   app.post("/v1.0/applications", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...appWrite);
-    const spec = parseNewApplication(req.body);
-    for (const uri of spec.identifierUris ?? []) {
+    const spec = { ...parseNewApplication(req.body), appId: randomUUID() };
+    checkNewIdentifierUris(spec.identifierUris, [], spec, caller.tenant);
+    for (const uri of spec.identifierUris) {
       if (caller.tenant.apps.some((a) => a.identifierUris.includes(uri))) {
         throw new GraphError(
           400,
@@ -488,7 +512,16 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...appWrite);
     const target = findApplication(caller, (req.params as { id: string }).id);
-    patchApplication(target, (req.body ?? {}) as Record<string, unknown>);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.identifierUris !== undefined) {
+      checkNewIdentifierUris(
+        stringArray(body.identifierUris, "identifierUris"),
+        target.identifierUris,
+        target,
+        caller.tenant,
+      );
+    }
+    patchApplication(target, body);
     return reply.code(204).send();
   });
 

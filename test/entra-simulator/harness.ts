@@ -25,7 +25,7 @@ let material: Promise<TlsMaterial> | undefined;
 export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}): Promise<EmulatorHarness> {
   material ??= createTlsMaterial();
   const tls = await material;
-  const sim = await startEntraSimulator({ tls: tls.server, keysPerTenant: 2, ...options });
+  const sim = await startEntraSimulator({ tls: tls.server, keysPerCloud: 2, ...options });
   const dispatcher = new Agent({ connect: { ca: tls.ca.cert } });
   return {
     sim,
