@@ -3,7 +3,7 @@
  * Graph refuses, on create and whenever a URI is added, any URI that names neither the app nor the tenant
  * nor one of the tenant's verified domains (Microsoft identity platform, "Restrictions on identifier URIs").
  * URIs already on an app are never re-checked, which is how imported legacy apps keep
- * `https://ConfigMgrService` (docs/simulators.md, "Identifier URIs").
+ * `https://ConfigMgrService` (docs/architecture.md § Identifier URIs).
  *
  * Accepted forms (`{domain}` is a verified domain, the initial `*.onmicrosoft.com` one included, or any
  * subdomain of one):

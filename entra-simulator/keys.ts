@@ -1,6 +1,6 @@
 /**
  * Token signing keys, one set per cloud, shared by every tenant of that cloud and published identically
- * under every tenant's `jwks_uri`, as Entra does (docs/simulators.md, "Signing keys"): several RSA-2048
+ * under every tenant's `jwks_uri`, as Entra does (docs/architecture.md § Signing keys): several RSA-2048
  * keys, each with a self-signed certificate in `x5c`, `kid` = `x5t` = the base64url SHA-1 thumbprint of that
  * certificate, no `alg` member, and on v2 documents a key `issuer`. Tenant isolation therefore rests on the
  * `iss`/`tid`/`aud`/`appid` checks, never on which key signed.
@@ -122,7 +122,7 @@ export interface KeyStore {
   rotate(tenantId: string): Promise<{ kid: string; retiring: string; cloud: string }>;
   /** Removes a key from the cloud set at once; if it was current, the newest remaining key (or a new one) takes over. */
   revoke(tenantId: string, kid: string): Promise<{ current: string; cloud: string }>;
-  /** All sets as private JWKs (the `entra.signingKeys` file of docs/simulators.md). */
+  /** All sets as private JWKs (the `entra.signingKeys` file of docs/architecture.md § Interfaces). */
   exportPrivate(): { keys: PrivateSigningJwk[] };
   /** Writes {@link exportPrivate} atomically to `path` (mode 0600). */
   save(path: string): Promise<void>;

@@ -98,7 +98,7 @@ export const DEFAULT_SEED: SeedInput = {
       displayName: "Tailspin (US Government)",
       cloud: "AzureUSGovernmentCloud",
       // A site onboarded before Graph required verified domains: its imported server app keeps CM's old
-      // default App ID URI, which Graph no longer lets anyone create (docs/simulators.md, "Identifier URIs").
+      // default App ID URI, which Graph no longer lets anyone create (docs/architecture.md § Identifier URIs).
       serverApp: { appIdUri: LEGACY_APP_ID_URI },
       users: { count: 50, list: [{ upn: "admin@tailspin.onmicrosoft.us", admin: true }] },
     },

@@ -412,7 +412,7 @@ const APP_ID_URI_FORMS =
  * "Restrictions on identifier URIs") is accepted, since an imported app may carry any of them; CM's old
  * default `https://ConfigMgrService` still works with a warning (Azure Services Wizard); anything else is
  * refused. Which domains a tenant verified is Entra's knowledge, so a domain here is any dotted host, and a
- * path-less https URI needs a subdomain (`https://{name}.{domain}`). See docs/configuration.md.
+ * path-less https URI needs a subdomain (`https://{name}.{domain}`). See docs/architecture.md § Identifier URIs.
  */
 function checkAppIdUri(uri: string, tenantId: string, clientId: string, where: string, ctx: Context): void {
   if (/^https:\/\/ConfigMgrService\/?$/i.test(uri)) {
