@@ -290,6 +290,19 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
     return { id: user.id, removed: b.permanent === true ? "deleted" : "changed" };
   });
 
+  // Group membership changes, which Graph's /groups/delta then reports (`members@delta`).
+  for (const change of ["add", "remove"] as const) {
+    app.post(`/_sim/groups/members/${change}`, async (req) => {
+      const b = body(req.body);
+      const { tenant, user } = userOf(b);
+      const group = ctx.directory.findGroup(tenant, String(b.group ?? ""));
+      if (!group) throw new ControlError(404, `no group ${String(b.group)} in tenant ${tenant.id}`);
+      if (change === "add") ctx.directory.addGroupMember(tenant, group, user);
+      else ctx.directory.removeGroupMember(tenant, group, user.id);
+      return { groupId: group.id, userId: user.id, members: group.members.size };
+    });
+  }
+
   for (const enabled of [true, false]) {
     app.post(`/_sim/devices/${enabled ? "enable" : "disable"}`, async (req) => {
       const b = body(req.body);

@@ -8,7 +8,7 @@
 import { createPublicKey, randomUUID, verify } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CLOUDS, GRAPH_APP_ID, graphResource } from "./clouds.js";
-import type { Directory, NewApplication } from "./directory.js";
+import type { Directory, DirectoryGroup, NewApplication } from "./directory.js";
 import { firstRefusedIdentifierUri, hostNameNotOnVerifiedDomainMessage } from "./identifier-uris.js";
 import type { KeyStore } from "./keys.js";
 import { type DirectoryApp, type DirectoryTenant, type DirectoryUser, deriveGuid } from "./seed.js";
@@ -139,21 +139,41 @@ function requireAny(caller: Caller, ...needed: string[]): void {
   }
 }
 
-function parseSelect(raw: string | undefined): string[] {
-  if (raw === undefined) return DEFAULT_SELECT;
+/** Group attributes `$select` may name; `members` (delta only) asks for `members@delta`. */
+const GROUP_ATTRIBUTES = ["id", "displayName", "description", "mailNickname", "mailEnabled", "securityEnabled"];
+const DEFAULT_GROUP_SELECT = GROUP_ATTRIBUTES;
+
+function parseSelect(
+  raw: string | undefined,
+  attributes: readonly string[] = USER_ATTRIBUTES,
+  defaults: readonly string[] = DEFAULT_SELECT,
+  type = "user",
+): string[] {
+  if (raw === undefined) return [...defaults];
   const names = raw
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !(USER_ATTRIBUTES as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !attributes.includes(n));
   if (unknown.length > 0) {
     throw new GraphError(
       400,
       "Request_BadRequest",
-      `Could not find a property named '${unknown[0]}' on type 'microsoft.graph.user'.`,
+      `Could not find a property named '${unknown[0]}' on type 'microsoft.graph.${type}'.`,
     );
   }
   return names.includes("id") ? names : ["id", ...names];
+}
+
+function projectGroup(group: DirectoryGroup, select: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of select) if (name !== "members") out[name] = group[name as keyof DirectoryGroup];
+  return out;
+}
+
+/** A directory object reference as `members@delta` and `/members` carry it. */
+function userRef(id: string): Record<string, unknown> {
+  return { "@odata.type": "#microsoft.graph.user", id };
 }
 
 function parseTop(req: FastifyRequest, raw: string | undefined): number {
@@ -183,6 +203,8 @@ interface PageState {
   d?: number;
   /** Delta: the snapshot sequence number the round ends at. */
   n?: number;
+  /** Members listing: the group. */
+  g?: string;
 }
 
 function encodeState(state: PageState | { seq: number; s: string[] }): string {
@@ -427,6 +449,92 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
       name: "@odata.deltaLink",
       token: deltaToken,
     });
+  });
+
+  const groupRead = ["Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+  app.get("/v1.0/groups", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const q = req.query as Query;
+    const state: PageState = q.$skiptoken
+      ? decodeState<PageState>(q.$skiptoken)
+      : { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select, GROUP_ATTRIBUTES, DEFAULT_GROUP_SELECT, "group") };
+    const items = ctx.directory.groups(caller.tenant).map((g) => projectGroup(g, state.s));
+    return listPage(reply, items, state, "groups", `groups(${state.s.join(",")})`, undefined);
+  });
+
+  // Graph's group delta: with `members` selected, `members@delta` lists every member in the initial round,
+  // then only the members added or removed (`@removed`) since the delta token.
+  app.get("/v1.0/groups/delta", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const q = req.query as Query;
+    const top = parseTop(req, undefined);
+    const select = (raw: string | undefined) =>
+      parseSelect(raw, [...GROUP_ATTRIBUTES, "members"], DEFAULT_GROUP_SELECT, "group");
+    let state: PageState;
+    if (q.$skiptoken) state = decodeState<PageState>(q.$skiptoken);
+    else if (q.$deltatoken) {
+      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
+      if (typeof d.seq !== "number" || !Array.isArray(d.s))
+        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
+      state = { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
+    } else state = { o: 0, t: top, s: select(q.$select), n: ctx.directory.currentSeq() };
+    const withMembers = state.s.includes("members");
+    const groups = ctx.directory.groups(caller.tenant);
+    let items: Record<string, unknown>[];
+    if (state.d === undefined) {
+      items = groups.map((g) => ({
+        ...projectGroup(g, state.s),
+        ...(withMembers ? { "members@delta": [...g.members].sort().map(userRef) } : {}),
+      }));
+    } else {
+      const changed = new Map<string, Map<string, "added" | "removed">>();
+      for (const change of ctx.directory.groupChangesSince(caller.tenant, state.d)) {
+        if (change.seq > state.n!) continue;
+        const members = changed.get(change.groupId) ?? new Map<string, "added" | "removed">();
+        if (change.member) members.set(change.member.userId, change.member.change);
+        changed.set(change.groupId, members);
+      }
+      items = [];
+      for (const [groupId, members] of changed) {
+        const group = groups.find((g) => g.id === groupId);
+        if (!group) {
+          items.push({ id: groupId, "@removed": { reason: "deleted" } });
+          continue;
+        }
+        const memberDelta = [...members].map(([id, change]) =>
+          change === "added" ? userRef(id) : { ...userRef(id), "@removed": { reason: "deleted" } },
+        );
+        items.push({ ...projectGroup(group, state.s), ...(withMembers ? { "members@delta": memberDelta } : {}) });
+      }
+    }
+    return listPage(reply, items, state, "groups/delta", `groups(${state.s.join(",")})`, {
+      name: "@odata.deltaLink",
+      token: encodeState({ seq: state.n!, s: state.s }),
+    });
+  });
+
+  app.get("/v1.0/groups/:id/members", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const id = (req.params as { id: string }).id;
+    const group = ctx.directory.findGroup(caller.tenant, id);
+    if (!group || group.id !== id.toLowerCase())
+      throw new GraphError(
+        404,
+        "Request_ResourceNotFound",
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    const q = req.query as Query;
+    const state: PageState = q.$skiptoken
+      ? decodeState<PageState>(q.$skiptoken)
+      : { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select), g: group.id };
+    const items = sortedUsers(caller.tenant)
+      .filter((u) => group.members.has(u.id))
+      .map((u) => ({ "@odata.type": "#microsoft.graph.user", ...project(u, state.s) }));
+    return listPage(reply, items, state, `groups/${group.id}/members`, "directoryObjects", undefined);
   });
 
   app.get("/v1.0/users/:id", async (req, reply) => {
