@@ -514,8 +514,10 @@ const idpOutage: ScenarioRunner = async (run) => {
 const badTokens: ScenarioRunner = async (run) => {
   const target = pickTenant(run, "last");
   const hosts = run.options.stack.tenants.filter((t) => !t.disabled && t.id !== target.id && t.users.length > 0);
-  const other = hosts[0];
-  if (!other) throw new Error("bad-tokens needs a second enabled tenant with users (for the cross-tenant forgery)");
+  // Tenants of one cloud share its signing keys (as in Entra): the forgery's key must come from another cloud.
+  const other = hosts.find((t) => t.cloud !== target.cloud);
+  if (!other)
+    throw new Error("bad-tokens needs an enabled tenant with users in another cloud (for the cross-cloud forgery)");
   const bad = await mintBadTokens(run.controls.http, run.options.stack.entra.url, target, other);
   run.events.push(`minted ${bad.length} bad tokens for ${target.name} (${BAD_TOKEN_CASES.join(", ")})`);
   const cursor = await run.controls.mpAudit?.cursor();

@@ -406,6 +406,24 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     return reply.send(body);
   }
 
+  /**
+   * Where a delta request stands: a page of a round (`$skiptoken`), a new round after a delta token
+   * (changes since it), or the initial round. Graph's delta ignores `$top`: only `Prefer: odata.maxpagesize`
+   * sets its page size.
+   */
+  function deltaState(req: FastifyRequest, select: (raw: string | undefined) => string[]): PageState {
+    const q = req.query as Query;
+    if (q.$skiptoken) return decodeState<PageState>(q.$skiptoken);
+    const top = parseTop(req, undefined);
+    if (q.$deltatoken) {
+      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
+      if (typeof d.seq !== "number" || !Array.isArray(d.s))
+        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
+      return { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
+    }
+    return { o: 0, t: top, s: select(q.$select), n: ctx.directory.currentSeq() };
+  }
+
   app.get("/v1.0/users", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, "Directory.Read.All", "User.Read.All", "Directory.ReadWrite.All");
@@ -420,17 +438,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
   app.get("/v1.0/users/delta", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, "Directory.Read.All", "User.Read.All", "Directory.ReadWrite.All");
-    const q = req.query as Query;
-    // Graph's delta ignores `$top`: only `Prefer: odata.maxpagesize` sets its page size.
-    const top = parseTop(req, undefined);
-    let state: PageState;
-    if (q.$skiptoken) state = decodeState<PageState>(q.$skiptoken);
-    else if (q.$deltatoken) {
-      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
-      if (typeof d.seq !== "number" || !Array.isArray(d.s))
-        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
-      state = { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
-    } else state = { o: 0, t: top, s: parseSelect(q.$select), n: ctx.directory.currentSeq() };
+    const state = deltaState(req, (raw) => parseSelect(raw));
     let items: Record<string, unknown>[];
     if (state.d === undefined) {
       items = sortedUsers(caller.tenant).map((u) => project(u, state.s));
@@ -469,18 +477,9 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
   app.get("/v1.0/groups/delta", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...groupRead);
-    const q = req.query as Query;
-    const top = parseTop(req, undefined);
-    const select = (raw: string | undefined) =>
-      parseSelect(raw, [...GROUP_ATTRIBUTES, "members"], DEFAULT_GROUP_SELECT, "group");
-    let state: PageState;
-    if (q.$skiptoken) state = decodeState<PageState>(q.$skiptoken);
-    else if (q.$deltatoken) {
-      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
-      if (typeof d.seq !== "number" || !Array.isArray(d.s))
-        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
-      state = { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
-    } else state = { o: 0, t: top, s: select(q.$select), n: ctx.directory.currentSeq() };
+    const state = deltaState(req, (raw) =>
+      parseSelect(raw, [...GROUP_ATTRIBUTES, "members"], DEFAULT_GROUP_SELECT, "group"),
+    );
     const withMembers = state.s.includes("members");
     const groups = ctx.directory.groups(caller.tenant);
     let items: Record<string, unknown>[];

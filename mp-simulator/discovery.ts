@@ -229,6 +229,19 @@ interface GraphPage {
 
 const MAX_PAGES = 100_000;
 
+/** A delta round must end with `@odata.deltaLink`; without one the next delta sync could not start. */
+function requireDeltaLink(link: string | undefined, what: "user" | "group"): asserts link is string {
+  if (!link) {
+    throw new GraphRequestError(
+      `Graph's ${what} delta ended without a delta link`,
+      200,
+      "no_delta_link",
+      true,
+      undefined,
+    );
+  }
+}
+
 function str(v: unknown): string | null {
   return typeof v === "string" ? v : null;
 }
@@ -410,14 +423,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
       const token = await this.token("full");
       const select = DISCOVERY_SELECT.join(",");
       const baseline = await followPages(`${graphOrigin}/v1.0/users/delta?$select=${select}`, token, signal, () => {});
-      if (!baseline.deltaLink)
-        throw new GraphRequestError(
-          "Graph's delta round ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(baseline.deltaLink, "user");
       const at = new Date(now()).toISOString();
       const fresh = new Map<string, DiscoveredUser>();
       const listing = await followPages(
@@ -467,14 +473,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         signal,
         () => {},
       );
-      if (!baseline.deltaLink)
-        throw new GraphRequestError(
-          "Graph's group delta ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(baseline.deltaLink, "group");
       const listed: Record<string, unknown>[] = [];
       let pages = (
         await followPages(
@@ -529,14 +528,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
     async groupDeltaSync(token: string, signal: AbortSignal, at: string): Promise<{ changed: number; pages: number }> {
       const changes: Record<string, unknown>[] = [];
       const result = await followPages(this.groupDeltaLink!, token, signal, (items) => changes.push(...items));
-      if (!result.deltaLink)
-        throw new GraphRequestError(
-          "Graph's group delta ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(result.deltaLink, "group");
       let changed = 0;
       for (const item of changes) {
         const id = str(item.id)?.toLowerCase();
@@ -576,14 +568,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         }
         throw err;
       }
-      if (!result.deltaLink)
-        throw new GraphRequestError(
-          "Graph's delta round ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(result.deltaLink, "user");
       const at = new Date(now()).toISOString();
       let upserted = 0;
       let removed = 0;

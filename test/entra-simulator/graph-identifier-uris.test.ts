@@ -4,10 +4,9 @@
  * legacy apps with `https://ConfigMgrService`) keep working and are not re-checked on update.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { LEGACY_APP_ID_URI } from "../../entra-simulator/seed.js";
-import { type EmulatorHarness, startEmulator } from "./harness.js";
+import { adminGraphAuth, type EmulatorHarness, startEmulator } from "./harness.js";
 
 let h: EmulatorHarness;
 let fabrikam: DirectoryTenant;
@@ -16,17 +15,7 @@ let auth: Record<string, string>;
 beforeAll(async () => {
   h = await startEmulator();
   fabrikam = h.sim.directory.tenants.find((t) => t.name.startsWith("fabrikam"))!;
-  const admin = fabrikam.users.find((u) => u.isAdmin)!;
-  const signIn = await h.call("POST", `/${fabrikam.id}/oauth2/v2.0/token`, {
-    form: {
-      grant_type: "password",
-      client_id: ADMIN_TOOL_CLIENT_ID,
-      scope: "https://graph.microsoft.com/.default",
-      username: admin.userPrincipalName,
-      password: admin.password,
-    },
-  });
-  auth = { authorization: `Bearer ${signIn.body.access_token}` };
+  auth = await adminGraphAuth(h, fabrikam);
 });
 afterAll(() => h.close());
 

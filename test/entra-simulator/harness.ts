@@ -3,6 +3,8 @@
  * undici dispatcher that trusts its CA.
  */
 import { Agent, request } from "undici";
+import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
+import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../../entra-simulator/server.js";
 import { createTlsMaterial, type TlsMaterial } from "../../stack/tls.js";
 
@@ -56,4 +58,23 @@ export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}
       await dispatcher.close();
     },
   };
+}
+
+/**
+ * `Authorization` headers of a Graph token for the tenant's administrator, signed in with the first-party
+ * admin tool (the only way to get `Application.ReadWrite.All`).
+ */
+export async function adminGraphAuth(h: EmulatorHarness, tenant: DirectoryTenant): Promise<{ authorization: string }> {
+  const admin = tenant.users.find((u) => u.isAdmin)!;
+  const signIn = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "password",
+      client_id: ADMIN_TOOL_CLIENT_ID,
+      scope: "https://graph.microsoft.com/.default",
+      username: admin.userPrincipalName,
+      password: admin.password,
+    },
+  });
+  if (signIn.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(signIn.body)}`);
+  return { authorization: `Bearer ${signIn.body.access_token}` };
 }
