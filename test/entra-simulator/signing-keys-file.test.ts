@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore } from "../../entra-simulator/keys.js";
 import { startEmulator } from "./harness.js";
 
 let dir: string;
@@ -66,6 +67,8 @@ describe("signing-keys file", () => {
     // Before one set per cloud the file had no `cloud` member: such keys cannot be shared faithfully.
     const legacy = { keys: doc.keys.map(({ cloud: _cloud, ...k }: any) => k) };
     await writeFile(file, JSON.stringify(legacy));
+    const store = createKeyStore({ now: Date.now, rotationGraceMs: 1000, keysPerCloud: 1 });
+    expect(await store.load(file)).toBe(false);
     const second = await startEmulator({ signingKeysFile: file });
     try {
       const kids = new Set(doc.keys.map((k: any) => k.kid));
