@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
-import { type EmulatorHarness, startEmulator } from "./harness.js";
+import { appGraphAuth, type EmulatorHarness, startEmulator } from "./harness.js";
 
 let h: EmulatorHarness;
 let contoso: DirectoryTenant;
@@ -54,16 +54,7 @@ describe("Entra's small differences", () => {
   });
 
   it("when users/delta is asked with $top, then the page size is Graph's default; Prefer odata.maxpagesize sets it", async () => {
-    const server = h.sim.directory.findApp(contoso, contoso.serverAppId)!;
-    const token = await h.call("POST", `/${contoso.id}/oauth2/v2.0/token`, {
-      form: {
-        grant_type: "client_credentials",
-        client_id: server.appId,
-        client_secret: server.passwordCredentials[0]!.secretText,
-        scope: "https://graph.microsoft.com/.default",
-      },
-    });
-    const auth = { authorization: `Bearer ${token.body.access_token}` };
+    const auth = await appGraphAuth(h, contoso);
     expect(contoso.users.length).toBeGreaterThan(10);
     const withTop = await h.call("GET", "/v1.0/users/delta?$select=id&$top=10", { headers: auth });
     expect(withTop.body.value).toHaveLength(contoso.users.length);

@@ -78,3 +78,18 @@ export async function adminGraphAuth(h: EmulatorHarness, tenant: DirectoryTenant
   if (signIn.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(signIn.body)}`);
   return { authorization: `Bearer ${signIn.body.access_token}` };
 }
+
+/** `Authorization` headers of the server app's own Graph token (client credentials, `Directory.Read.All`). */
+export async function appGraphAuth(h: EmulatorHarness, tenant: DirectoryTenant): Promise<{ authorization: string }> {
+  const server = h.sim.directory.findApp(tenant, tenant.serverAppId)!;
+  const res = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "client_credentials",
+      client_id: server.appId,
+      client_secret: server.passwordCredentials[0]!.secretText,
+      scope: "https://graph.microsoft.com/.default",
+    },
+  });
+  if (res.status !== 200) throw new Error(`client credentials failed: ${JSON.stringify(res.body)}`);
+  return { authorization: `Bearer ${res.body.access_token}` };
+}
