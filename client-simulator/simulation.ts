@@ -44,14 +44,14 @@ export const SCENARIO_DESCRIPTIONS: Readonly<Record<ScenarioName, string>> = {
     "a tenant is disabled through the gateway's admin API between two rounds: exactly its clients are refused " +
     "(403 on their next request, AADAuthInfo 404), the others untouched; then re-enabled and served again",
   "key-rotation":
-    "the emulator rotates a tenant's key, then revokes the old one: nobody fails on the rotation (old and new " +
+    "the emulator rotates a tenant's cloud key set, then revokes the old key: nobody fails on the rotation (old and new " +
     "tokens both served); after the revocation exactly the holders of old-key tokens are refused (401 " +
     "invalid_token, key_not_found) and served again with new tokens",
   "idp-outage":
     "the emulator's JWKS answers 503 and the gateway is made to refetch: clients holding tokens and clients " +
     "getting new ones keep being served",
   "bad-tokens":
-    "expired, not yet valid, wrong audience, wrong client app, other tenant's key, unknown tenant, forged " +
+    "expired, not yet valid, wrong audience, wrong client app, another cloud's key, unknown tenant, forged " +
     "signature, alg none (signed and unsigned), app token — each refused with its status, challenge and exact " +
     "reason, none in the MP's audit, while the valid fleet is served",
 };

@@ -88,7 +88,7 @@ export interface GraphContext {
   readonly baseUrl: () => string;
 }
 
-/** Validates the caller's Graph token (signature by the tenant's key, audience Graph, lifetime). */
+/** Validates the caller's Graph token (signature by the tenant's cloud key set, audience Graph, lifetime). */
 function authenticateCaller(ctx: GraphContext, req: FastifyRequest): Caller {
   const header = req.headers.authorization;
   if (!header?.startsWith("Bearer ")) throw new GraphError(401, "InvalidAuthenticationToken", "Access token is empty.");
