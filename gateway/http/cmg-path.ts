@@ -19,6 +19,7 @@
  * Plain management point paths (`/CCM_STS`, `/SMS_MP/.sms_aut?MPLIST`) keep working: the gateway can also
  * stand directly in front of one MP.
  */
+import { isSafePath } from "../auth/policy.js";
 import { MANAGEMENT_POINT_ID_PATTERN } from "../config/schema.js";
 import type { GatewayConfig } from "../config/validate.js";
 
@@ -63,6 +64,8 @@ export function parseRequestTarget(url: string): RequestTarget {
     if (!startsWithLower(url, prefix)) continue;
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
+    // A path that would normalise elsewhere (dot segments, encoded separators) is judged whole, and refused.
+    if (!isSafePath(path)) return { kind: "direct", url };
     const rest = path.slice(prefix.length);
     const slash = rest.indexOf("/");
     const id = slash === -1 ? rest : rest.slice(0, slash);
