@@ -15,7 +15,7 @@ export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * Service types offered by the Azure Services Wizard. `adminServiceManagement` is CM 2207+ "Administration
  * Service Management": its own web + native app whose tokens reach only `/AdminService/` (CMG VMSS only).
  */
-export const SERVICE_TYPES = ["cloudManagement", "adminServiceManagement", "logAnalytics", "storeForBusiness"] as const;
+export const SERVICE_TYPES = ["cloudManagement", "logAnalytics", "storeForBusiness", "adminServiceManagement"] as const;
 /** One of {@link SERVICE_TYPES}. */
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
