@@ -184,3 +184,30 @@ describe("CMG paths", () => {
     expect(decodeJwt(res.body.token).iss).toBe("https://mp01.contoso.com/CCM_STS");
   });
 });
+
+describe("Administration Service Management over CMG paths (fabrikam has it on)", () => {
+  const sts = (token: string) =>
+    h.gw("POST", `/CCM_Proxy_MutualAuth/${STACK_CMG_IDS.mp01}/CCM_STS`, {
+      token,
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+  const adminService = (token: string) =>
+    h.gw("GET", `/CCM_Proxy_ServerAuth/${STACK_CMG_IDS.site}/AdminService/v1.0/Device`, { token });
+
+  it("when its clients present device and user tokens, then they still get CCM tokens", async () => {
+    const t = h.tenant("fabrikam");
+    expect((await sts(await h.deviceToken(t, 0))).status).toBe(200);
+    expect((await sts(await h.userToken(t, 2))).status).toBe(200);
+  });
+
+  it("when its cloud management tokens call AdminService, then 403; its administration service app's tokens get 200 there and 403 on CCM_STS", async () => {
+    const t = h.tenant("fabrikam");
+    const cm = await adminService(await h.userToken(t, 3));
+    expect(cm.status).toBe(403);
+    expect(cm.headers["www-authenticate"]).toMatch(/error="insufficient_scope"/);
+    const asmToken = await h.adminServiceToken(t, 3);
+    expect((await adminService(asmToken)).status).toBe(200);
+    expect((await sts(asmToken)).status).toBe(403);
+  });
+});
