@@ -5,7 +5,7 @@
  * Benchmarks the compiled gateway against the Node proxy limit (`proxy-noauth`), the MP itself (`direct`)
  * and its peers, side by side in one run: every server in its own process pinned to core 0, the load
  * generator (autocannon, with the Entra emulator) and the MP simulator on core 1, scenarios interleaved in
- * rounds so drift hits all alike. Prints a table with ratios; `--json` prints one object (DESIGN §10).
+ * rounds so drift hits all alike. Prints a table with ratios; `--json` prints one object (docs/architecture.md § Interfaces).
  * Writes `bench/results/<stamp>.{json,svg}`; a full run also rewrites `bench/RESULTS.md`.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -33,7 +33,7 @@ import { coldPool, forgedTokens, garbagePool, mintMixedPool, mintWarmPool, unkno
 
 const USAGE = `usage: npm run bench -- [options]
   --quick              short run (< 3 min): 2 rounds of 2.5 s, no RSS / multi-worker phases
-  --json               print one JSON object on stdout (DESIGN §10); progress goes to stderr
+  --json               print one JSON object on stdout (docs/architecture.md § Interfaces); progress goes to stderr
   --scenario a,b       run only these scenarios (baselines are added when a ratio needs them)
   --duration S         seconds per scenario per round (default 8; quick 2.5)
   --rounds N           interleaved rounds (default 3; quick 2)

@@ -1,7 +1,7 @@
 /**
  * How are results summarised? Rounds are combined per scenario (median req/s, latency percentiles over
  * every response of every round, errors summed), ratios are taken between medians of the same run, and
- * the result is printed as a table, as the `--json` object of DESIGN §10, as an SVG bar chart and as the
+ * the result is printed as a table, as the `--json` object of docs/architecture.md § Interfaces, as an SVG bar chart and as the
  * Markdown of `bench/RESULTS.md`.
  */
 import { type LoadResult, percentile } from "./load.js";
@@ -86,7 +86,7 @@ export function summarise(
   };
 }
 
-/** The ratios of DESIGN §10 (and a few more): numerator and denominator scenario names. */
+/** The ratios of docs/architecture.md § Interfaces (and a few more): numerator and denominator scenario names. */
 export const RATIO_PAIRS: readonly (readonly [string, string])[] = [
   ["warm", "proxy-noauth"],
   ["cold", "proxy-noauth"],
@@ -125,12 +125,12 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-/** The `--json` object's scenario entry (DESIGN §10). */
+/** The `--json` object's scenario entry (docs/architecture.md § Interfaces). */
 export function jsonScenario(s: ScenarioSummary): { rps: number; p50Ms: number; p99Ms: number; errors: number } {
   return { rps: round(s.rps, 1), p50Ms: round(s.p50Ms, 3), p99Ms: round(s.p99Ms, 3), errors: s.errors };
 }
 
-/** The `--json` object: `scenarios` and `ratios` exactly as DESIGN §10, everything else under `details`. */
+/** The `--json` object: `scenarios` and `ratios` exactly as docs/architecture.md § Interfaces, everything else under `details`. */
 export interface BenchJson<D> {
   readonly scenarios: Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number }>;
   readonly ratios: Record<string, number>;

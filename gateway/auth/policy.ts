@@ -28,7 +28,7 @@ export interface CompiledRoute extends Route {
   readonly lowerPrefix: string;
 }
 
-/** The Administration Service's path prefix (ENTRA.md: `/AdminService/v1.0/…`, `/AdminService/wmi/…`). */
+/** The Administration Service's path prefix (docs/architecture.md § Configuration Manager specifics: `/AdminService/v1.0/…`, `/AdminService/wmi/…`). */
 export const ADMIN_SERVICE_PREFIX = "/adminservice/";
 
 /**
@@ -78,7 +78,7 @@ export function isSafePath(path: string): boolean {
 
 /**
  * First rule whose prefix the path starts with (ASCII case-insensitive), or undefined: unknown paths are
- * refused (DESIGN §5).
+ * refused (docs/architecture.md § Configuration model).
  *
  * @param routes compiled rules
  * @param path a path that passed {@link isSafePath}
@@ -123,10 +123,10 @@ export function isAdminServicePath(path: string): boolean {
 }
 
 /**
- * The per-request policy for an Entra-authenticated route, in DESIGN §4 order: tenant flag, route
- * requirement (app-only tokens only where the route allows them), Administration Service segmentation. Runs
- * on every request, cached verdict or not, so a flag flipped by a config reload applies to the very next
- * request.
+ * The per-request policy for an Entra-authenticated route, in the order of docs/architecture.md § Hot path:
+ * tenant flag, route requirement (app-only tokens only where the route allows them), Administration Service
+ * segmentation. Runs on every request, cached verdict or not, so a flag flipped by a config reload applies to
+ * the very next request.
  *
  * @param tenant the token's tenant
  * @param route the matched route

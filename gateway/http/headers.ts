@@ -1,8 +1,8 @@
 /**
- * Which headers cross the gateway (DESIGN §7): hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1),
- * inbound identity-style headers ({@link STRIPPED_INBOUND_HEADERS}) are always stripped and the gateway adds
- * its own `x-entra-*`, `X-Forwarded-*` are set by the gateway (never trusted from the client), and
- * `Authorization` goes upstream only when the route says so.
+ * Which headers cross the gateway (docs/architecture.md § Proxy): hop-by-hop headers are dropped both ways
+ * (RFC 9110 §7.6.1), inbound identity-style headers ({@link STRIPPED_INBOUND_HEADERS}) are always stripped and
+ * the gateway adds its own `x-entra-*`, `X-Forwarded-*` are set by the gateway (never trusted from the client),
+ * and `Authorization` goes upstream only when the route says so.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Principal, PrincipalKind } from "../auth/claims.js";

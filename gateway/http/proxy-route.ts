@@ -158,7 +158,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     // Which management point, which of its paths (CMG forms: route rules apply to the inner path).
     const target = parseRequestTarget(req.url);
     if (target.kind === "aadAuthInfo") {
-      // DESIGN §3 step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
+      // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
       if (req.method !== "GET" && req.method !== "HEAD") return sendError(reply, 404, {});
       const info = aadAuthInfo(authenticator.config, tenantIdParam(target.query));
       if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
@@ -239,7 +239,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         true,
       );
       reply.code(res.status).headers(clientResponseHeaders(res.headers));
-      // DESIGN §7: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
+      // docs/architecture.md § Proxy: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
       // anything larger or of unknown length streams with bounded memory.
       const length = Number(res.headers["content-length"]);
       if (length <= SMALL_BODY_BYTES && req.method !== "HEAD") {

@@ -1,7 +1,8 @@
 /**
  * `entra-gateway explain-token`: "why was this client refused?" Walks a token through the gateway's
- * pipeline one step at a time (target — the CMG form `/CCM_Proxy_ServerAuth/{id}/…` or
- * `/CCM_Proxy_MutualAuth/{id}/…` and the management point it names —, route, extract, decode, tenant, policy, issuer, keys, signature,
+ * pipeline one step at a time (docs/architecture.md § Hot path: target — the CMG form
+ * `/CCM_Proxy_ServerAuth/{id}/…` or `/CCM_Proxy_MutualAuth/{id}/…` and the management point it names —, route,
+ * extract, decode, tenant, policy, issuer, keys, signature,
  * claims), saying what each step found, then gives the verdict of the real authenticator — the same code the
  * gateway runs — with the HTTP answer it maps to. Keys are fetched from the configured JWKS URLs, exactly as
  * the gateway would. The token itself is never printed: only its SHA-256 fingerprint.
