@@ -96,10 +96,15 @@ const lines = [
   `  admin API      ${g.adminUrl || "(not configured)"}   key: ${rel(join(stateDir, "stack.json"))} → gateway.adminKey`,
   `  metrics        ${g.metricsUrl || "(not configured)"}`,
   `  Entra emulator ${description.entra.url}`,
-  `  MP simulator   ${description.mp.url} (mTLS: only the gateway gets in)`,
+  `  MP simulators  ${description.mp.mps
+    .filter((m) => m.kind === "mp")
+    .map((m) => `${m.name} ${m.url} (CMG ID ${m.id})`)
+    .join(
+      ", ",
+    )}; site ID ${description.mp.mps.find((m) => m.kind === "site")?.id ?? "-"} (mTLS: only the gateway gets in)`,
   "",
   `  files          ${rel(join(stateDir, "stack.json"))} (the stack), ${rel(stack.gatewayConfigFile)} (gateway config), ${ca} (CA), ${rel(logFile)} (logs)`,
-  `  tenants        ${description.tenants.map((t) => `${t.name}${t.disabled ? " [auth disabled]" : ""}${t.adminServiceManagement ? " [AdminService only]" : ""}`).join(", ")}`,
+  `  tenants        ${description.tenants.map((t) => `${t.name}${t.disabled ? " [auth disabled]" : ""}${t.adminServiceManagement ? " [Administration Service Management]" : ""}`).join(", ")}`,
   "",
 ];
 if (sample) {
@@ -108,7 +113,7 @@ if (sample) {
     "",
     `  curl --cacert ${ca} -X POST -H 'content-type: application/json' -d '{}' \\`,
     `    -H 'Authorization: Bearer ${sample.token}' \\`,
-    `    ${g.url}/CCM_STS`,
+    `    ${g.url}${description.mp.mps?.[0] ? `/CCM_Proxy_MutualAuth/${description.mp.mps[0].id}` : ""}/CCM_STS`,
     "",
   );
 }
