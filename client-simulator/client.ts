@@ -187,8 +187,9 @@ export interface ClientPaths {
 }
 
 /**
- * The paths a client calls. Each client keeps one MP (by its number); odd clients write the prefixes in upper
- * case and exchange tokens on ServerAuth, even ones on MutualAuth, as both occur in real client logs.
+ * The paths a client calls. Each client keeps one MP (by its number); every other client (per MP) writes the
+ * prefixes in upper case and exchanges tokens on ServerAuth, the rest on MutualAuth, as both occur in real
+ * client logs.
  *
  * @param gatewayUrl the gateway's origin
  * @param cmg the stack's CMG IDs, if any
@@ -201,7 +202,8 @@ export function clientPaths(gatewayUrl: string, cmg: CmgIds | undefined, clientI
   }
   const n = Number.parseInt(clientId.replace(/\D/g, ""), 10) || 0;
   const mpId = cmg.mpIds[n % cmg.mpIds.length]!;
-  const upper = n % 2 === 1;
+  // The prefix's case alternates independently of the MP, so every MP sees both forms.
+  const upper = Math.floor(n / cmg.mpIds.length) % 2 === 1;
   const serverAuth = upper ? "CCM_PROXY_SERVERAUTH" : "CCM_Proxy_ServerAuth";
   return {
     aadAuthInfo,
