@@ -8,6 +8,13 @@
  * again when the round says so; a held token refused with `invalid_token` is dropped and a new one fetched,
  * as a real client does.
  *
+ * Requests take the cloud management gateway's path forms, as real clients do (`docs/simulators.md`):
+ * `GET /CCM_Proxy_ServerAuth/AADAuthInfo?TenantID=…`, then the token exchange on the MutualAuth channel
+ * (`/CCM_Proxy_MutualAuth/{mpId}/CCM_STS`; every other client writes the prefix upper-case and uses
+ * ServerAuth, as both occur in real client logs), then `/CCM_Proxy_ServerAuth/{mpId}/…` for the rest and
+ * `/CCM_Proxy_ServerAuth/{siteId}/AdminService/…`. Each client sticks to one MP. A stack without CMG IDs
+ * (`mp.mps`) gets plain management point paths.
+ *
  * Every request is judged against what the round expects: served (2xx), or refused with an exact status and
  * RFC 6750 challenge. Anything else is a failure.
  */
@@ -84,11 +91,19 @@ export interface ClientState {
   smsId?: string | undefined;
 }
 
+/** The CMG IDs clients use: management points (spread over the clients) and the site (AdminService). */
+export interface CmgIds {
+  readonly mpIds: readonly string[];
+  readonly siteId: string;
+}
+
 /** Everything a client needs to run. */
 export interface ClientContext {
   readonly http: HttpClient;
   readonly tokens: TokenSource;
   readonly gatewayUrl: string;
+  /** CMG IDs from `stack.json` (`mp.mps`); absent: plain management point paths. */
+  readonly cmg?: CmgIds | undefined;
   readonly contentBytes: number;
   readonly record: (r: RequestRecord) => void;
 }
@@ -160,6 +175,44 @@ function policyRequest(c: PlannedClient, smsId: string): string {
   );
 }
 
+/** The request URL bases of one client: CMG forms when the stack has CMG IDs, else plain MP paths. */
+export interface ClientPaths {
+  readonly aadAuthInfo: string;
+  /** `…/CCM_STS` is appended. */
+  readonly sts: string;
+  /** `…/ccm_system_tokenauth/request`, `…/CCM_Client/…` are appended. */
+  readonly mp: string;
+  /** `…/AdminService/…` is appended. */
+  readonly site: string;
+}
+
+/**
+ * The paths a client calls. Each client keeps one MP (by its number); every other client (per MP) writes the
+ * prefixes in upper case and exchanges tokens on ServerAuth, the rest on MutualAuth, as both occur in real
+ * client logs.
+ *
+ * @param gatewayUrl the gateway's origin
+ * @param cmg the stack's CMG IDs, if any
+ * @param clientId the client's `c0001`-style ID
+ */
+export function clientPaths(gatewayUrl: string, cmg: CmgIds | undefined, clientId: string): ClientPaths {
+  const aadAuthInfo = `${gatewayUrl}/CCM_Proxy_ServerAuth/AADAuthInfo`;
+  if (cmg === undefined || cmg.mpIds.length === 0) {
+    return { aadAuthInfo, sts: gatewayUrl, mp: gatewayUrl, site: gatewayUrl };
+  }
+  const n = Number.parseInt(clientId.replace(/\D/g, ""), 10) || 0;
+  const mpId = cmg.mpIds[n % cmg.mpIds.length]!;
+  // The prefix's case alternates independently of the MP, so every MP sees both forms.
+  const upper = Math.floor(n / cmg.mpIds.length) % 2 === 1;
+  const serverAuth = upper ? "CCM_PROXY_SERVERAUTH" : "CCM_Proxy_ServerAuth";
+  return {
+    aadAuthInfo,
+    sts: upper ? `${gatewayUrl}/${serverAuth}/${mpId}` : `${gatewayUrl}/CCM_Proxy_MutualAuth/${mpId}`,
+    mp: `${gatewayUrl}/${serverAuth}/${mpId}`,
+    site: `${gatewayUrl}/${serverAuth}/${cmg.siteId}`,
+  };
+}
+
 /** Runs one client's round; returns how it ended (failed if any request failed, else refused if any was). */
 export async function runClientRound(
   ctx: ClientContext,
@@ -200,12 +253,12 @@ export async function runClientRound(
     note(verdict.result);
     return verdict.result === "ok" ? answer : undefined;
   };
-  const gw = ctx.gatewayUrl;
+  const paths = clientPaths(ctx.gatewayUrl, ctx.cmg, c.id);
 
   const authInfo = async (expect: "ok" | ExpectedRefusal): Promise<AuthInfo | undefined> => {
     const answer = await call("aad-auth-info", expect, {
       method: "GET",
-      url: `${gw}/CCM_Proxy_ServerAuth/AADAuthInfo?TenantID=${c.tenant.id}`,
+      url: `${paths.aadAuthInfo}?TenantID=${c.tenant.id}`,
     });
     if (!answer) return undefined;
     const body = jsonOf(answer) as Partial<AuthInfo> | undefined;
@@ -277,9 +330,9 @@ export async function runClientRound(
     const held = c.profile === "admin" ? state.user : state.entra;
     if (held && c.profile !== "probe") {
       if (c.profile === "admin") {
-        await call("admin-service", TENANT_DISABLED, adminServiceRequest(gw, c), held.token);
+        await call("admin-service", TENANT_DISABLED, adminServiceRequest(paths.site, c), held.token);
       } else {
-        await call("ccm-sts", TENANT_DISABLED, stsRequest(gw), held.token);
+        await call("ccm-sts", TENANT_DISABLED, stsRequest(paths.sts), held.token);
       }
     }
     await authInfo(NOT_ONBOARDED);
@@ -294,7 +347,12 @@ export async function runClientRound(
     if (!reuse || !held) return undefined;
     if (!plan.revokedKids.has(held.kid)) return held;
     // The key is gone: the gateway must refuse the token; the client then gets a new one.
-    await call(step, INVALID_TOKEN, step === "ccm-sts" ? stsRequest(gw) : adminServiceRequest(gw, c), held.token);
+    await call(
+      step,
+      INVALID_TOKEN,
+      step === "ccm-sts" ? stsRequest(paths.sts) : adminServiceRequest(paths.site, c),
+      held.token,
+    );
     return undefined;
   };
 
@@ -303,11 +361,18 @@ export async function runClientRound(
     if (!user) {
       state.info = await authInfo("ok");
       if (!state.info) return worst;
-      user = await userToken(state.info);
+      // Administration Service Management: AdminService tooling signs in with its own apps (the tenant's
+      // cloud management tokens no longer reach /AdminService/).
+      const asm = c.tenant.adminServiceApp;
+      const info =
+        asm === undefined
+          ? state.info
+          : { ...state.info, ClientAppId: asm.clientApp.clientId, ResourceUri: asm.serverApp.appIdUri };
+      user = await userToken(info);
       if (!user) return worst;
       state.user = user;
     }
-    await call("admin-service", "ok", adminServiceRequest(gw, c), user.token);
+    await call("admin-service", "ok", adminServiceRequest(paths.site, c), user.token);
     return worst;
   }
 
@@ -320,7 +385,7 @@ export async function runClientRound(
     state.entra = entra;
     if (entra.kind === "user") state.user = entra;
   }
-  const sts = await call("ccm-sts", "ok", stsRequest(gw), entra.token);
+  const sts = await call("ccm-sts", "ok", stsRequest(paths.sts), entra.token);
   const ccmToken = sts ? stringProperty(jsonOf(sts), "token") : undefined;
   if (ccmToken !== undefined) {
     const reg = await call(
@@ -328,7 +393,7 @@ export async function runClientRound(
       "ok",
       {
         method: "POST",
-        url: `${gw}/ccm_system_tokenauth/request`,
+        url: `${paths.mp}/ccm_system_tokenauth/request`,
         headers: { "content-type": "text/xml" },
         body: ccmMessage("MP_ClientRegistration", c.hostname, registrationRequest(c)),
       },
@@ -342,7 +407,7 @@ export async function runClientRound(
         "ok",
         {
           method: "POST",
-          url: `${gw}/ccm_system_tokenauth/request`,
+          url: `${paths.mp}/ccm_system_tokenauth/request`,
           headers: { "content-type": "text/xml" },
           body: ccmMessage("MP_PolicyManager", c.hostname, policyRequest(c, smsId)),
         },
@@ -355,30 +420,31 @@ export async function runClientRound(
     "ok",
     {
       method: "GET",
-      url: `${gw}/CCM_Client/PS100004/${c.id}/ccmsetup.cab?size=${ctx.contentBytes}`,
+      url: `${paths.mp}/CCM_Client/PS100004/${c.id}/ccmsetup.cab?size=${ctx.contentBytes}`,
       discardBody: true,
     },
     entra.token,
   );
 
-  if (c.user) {
+  // A tenant with Administration Service Management: AdminService is for its own app ("admin" clients).
+  if (c.user && c.tenant.adminServiceManagement !== true) {
     let user = entra.kind === "user" ? entra : await holdOrDrop(state.user, "admin-service");
     if (!user) {
       user = await userToken(state.info);
       if (!user) return worst;
       state.user = user;
     }
-    await call("admin-service", "ok", adminServiceRequest(gw, c), user.token);
+    await call("admin-service", "ok", adminServiceRequest(paths.site, c), user.token);
   }
   return worst;
 }
 
-/** `POST /CCM_STS` (an empty JSON object, as the MP accepts). */
-export function stsRequest(gatewayUrl: string): Parameters<HttpClient["send"]>[0] {
-  return { method: "POST", url: `${gatewayUrl}/CCM_STS`, headers: { "content-type": "application/json" }, body: "{}" };
+/** `POST {base}/CCM_STS` (an empty JSON object, as the MP accepts); `base` is the gateway or a CMG prefix. */
+export function stsRequest(base: string): Parameters<HttpClient["send"]>[0] {
+  return { method: "POST", url: `${base}/CCM_STS`, headers: { "content-type": "application/json" }, body: "{}" };
 }
 
-function adminServiceRequest(gatewayUrl: string, c: PlannedClient): Parameters<HttpClient["send"]>[0] {
+function adminServiceRequest(base: string, c: PlannedClient): Parameters<HttpClient["send"]>[0] {
   const filter = encodeURIComponent(`UserPrincipalName eq '${c.user?.upn ?? ""}'`);
-  return { method: "GET", url: `${gatewayUrl}/AdminService/v1.0/User?$filter=${filter}` };
+  return { method: "GET", url: `${base}/AdminService/v1.0/User?$filter=${filter}` };
 }

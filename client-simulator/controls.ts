@@ -16,12 +16,15 @@ export interface AuditEntryLike {
   readonly identity?: { readonly objectId?: string; readonly deviceId?: string; readonly tenantId?: string };
 }
 
-/** Reads the MP's audit. */
+/** Where each management point's audit stood: its highest sequence number, one per MP, in stack order. */
+export type AuditCursor = readonly number[];
+
+/** Reads the audits of the stack's management points (`mp.url` and every other URL of `mp.mps`). */
 export interface MpAuditReader {
-  /** The highest sequence number so far (0 when empty). */
-  cursor(): Promise<number>;
-  /** Entries after `seq`, oldest first. */
-  entriesSince(seq: number): Promise<readonly AuditEntryLike[]>;
+  /** The highest sequence number of each MP so far (0 when empty). */
+  cursor(): Promise<AuditCursor>;
+  /** Entries after the cursor, every MP's, each MP's oldest first. */
+  entriesSince(cursor: AuditCursor): Promise<readonly AuditEntryLike[]>;
 }
 
 /**
@@ -144,8 +147,9 @@ export async function createStackControls(stack: StackFile, hooks: SimulationHoo
     if (material) {
       const client = createHttpClient({ ca: caPem, cert: material[0], key: material[1], connections: 2 });
       auditHttp = client;
-      const page = async (since: number) => {
-        const res = await client.send({ method: "GET", url: `${stack.mp.url}/_mp/audit?since=${since}&limit=1000` });
+      const mpUrls = [...new Set([stack.mp.url, ...(stack.mp.mps ?? []).map((m) => m.url)])];
+      const page = async (mpUrl: string, since: number) => {
+        const res = await client.send({ method: "GET", url: `${mpUrl}/_mp/audit?since=${since}&limit=1000` });
         if (res.status !== 200) throw new Error(`GET /_mp/audit answered ${res.status}: ${res.text.slice(0, 200)}`);
         const body = jsonOf(res) as { counts?: { requests?: number }; entries?: AuditEntryLike[] } | undefined;
         return { entries: body?.entries ?? [], requests: body?.counts?.requests ?? 0 };
@@ -153,17 +157,20 @@ export async function createStackControls(stack: StackFile, hooks: SimulationHoo
       mpAudit = {
         async cursor() {
           // `counts.requests` never wraps and equals the last sequence number.
-          return (await page(0)).requests;
+          return Promise.all(mpUrls.map(async (url) => (await page(url, 0)).requests));
         },
-        async entriesSince(seq) {
+        async entriesSince(cursor) {
           const all: AuditEntryLike[] = [];
-          let since = seq;
-          for (;;) {
-            const { entries } = await page(since);
-            all.push(...entries);
-            if (entries.length < 1000) return all;
-            since = entries[entries.length - 1]!.seq;
+          for (const [i, url] of mpUrls.entries()) {
+            let since = cursor[i] ?? 0;
+            for (;;) {
+              const { entries } = await page(url, since);
+              all.push(...entries);
+              if (entries.length < 1000) break;
+              since = entries[entries.length - 1]!.seq;
+            }
           }
+          return all;
         },
       };
     }

@@ -6,8 +6,8 @@
  * - `device+user`: a machine with a signed-in user; device token for the client, user token for AdminService.
  * - `user-only`: a workgroup machine with a signed-in user and no device identity: it falls back to the user
  *   token for everything (docs/architecture.md § Configuration Manager specifics: device token first, then user token).
- * - `admin`: a console user of a tenant with Administration Service Management on: its tokens are good for
- *   `/AdminService/` only, so it calls nothing else.
+ * - `admin`: a console user of a tenant with Administration Service Management on: it signs in with that
+ *   service's own apps, whose tokens are good for `/AdminService/` only, so it calls nothing else.
  * - `probe`: one per tenant that is disabled from the start (no users, no devices): it only proves that the
  *   gateway refuses to onboard it. Probes are not counted in N.
  */
@@ -53,7 +53,9 @@ export function planFleet(tenants: readonly StackFileTenant[], count: number): P
     const user = users.length > 0 ? users[k % users.length] : undefined;
     const device = tenant.devices.length > 0 ? tenant.devices[k % tenant.devices.length] : undefined;
     let profile: ClientProfile;
-    if (tenant.adminServiceManagement === true && user) profile = "admin";
+    // Administration Service Management: every fourth user is an AdminService admin; the rest are clients,
+    // which keep authenticating with the cloud management apps (the seed: clients authenticate as before).
+    if (tenant.adminServiceManagement === true && user && k % 4 === 0) profile = "admin";
     else if (!device) profile = "user-only";
     else if (!user) profile = "device";
     else if (k % 10 === 9) profile = "user-only";

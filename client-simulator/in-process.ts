@@ -45,14 +45,15 @@ export function createGatewayLogTap(options: { readonly keepLines?: boolean } = 
   return { destination, reasonOf: (fp) => reasons.get(fp), lines };
 }
 
-/** Reads an in-process MP simulator's audit. */
-export function inProcessAudit(stack: Pick<Stack, "mp">): MpAuditReader {
+/** Reads the in-process MP simulators' audits (every management point of the stack). */
+export function inProcessAudit(stack: Pick<Stack, "mp"> & Partial<Pick<Stack, "mps">>): MpAuditReader {
+  const mps = stack.mps ?? [stack.mp];
   return {
     async cursor() {
-      return stack.mp.audit.counts().requests;
+      return mps.map((mp) => mp.audit.counts().requests);
     },
-    async entriesSince(seq) {
-      return stack.mp.audit.entries({ since: seq });
+    async entriesSince(cursor) {
+      return mps.flatMap((mp, i) => mp.audit.entries({ since: cursor[i] ?? 0 }));
     },
   };
 }
@@ -72,7 +73,7 @@ function withTenant(config: GatewayConfig, tenantId: string, enabled: boolean): 
  * refreshes (use it when `stack.json` has `gateway.adminUrl`); otherwise they act on the running gateway.
  */
 export function inProcessHooks(
-  stack: Pick<Stack, "mp" | "gateway">,
+  stack: Pick<Stack, "mp" | "gateway"> & Partial<Pick<Stack, "mps">>,
   tap?: GatewayLogTap,
   options: { readonly viaAdminApi?: boolean } = {},
 ): SimulationHooks {

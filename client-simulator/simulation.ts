@@ -16,6 +16,7 @@ import { BAD_TOKEN_CASES, type BadToken, mintBadTokens } from "./bad-tokens.js";
 import {
   type ClientContext,
   type ClientState,
+  type CmgIds,
   judge,
   type RequestRecord,
   type RequestResult,
@@ -125,6 +126,14 @@ function matchTenant(tenants: readonly StackFileTenant[], wanted: string): Stack
   return found;
 }
 
+/** The CMG IDs of `stack.json`: MP IDs for client traffic, the site ID (else the first MP) for AdminService. */
+function cmgIdsOf(stack: StackFile): CmgIds | undefined {
+  const mps = stack.mp.mps ?? [];
+  const mpIds = mps.filter((m) => m.kind !== "site").map((m) => m.id);
+  if (mpIds.length === 0) return undefined;
+  return { mpIds, siteId: mps.find((m) => m.kind === "site")?.id ?? mpIds[0]! };
+}
+
 /** Runs a scenario and judges it. Throws only when the run cannot start (unreadable CA, no control API…). */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const scenario = options.scenario ?? "happy";
@@ -141,6 +150,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     http: controls.http,
     tokens,
     gatewayUrl: options.stack.gateway.url,
+    cmg: cmgIdsOf(options.stack),
     contentBytes: options.contentBytes ?? 64 * 1024,
     record: (r) => records.push(r),
   };

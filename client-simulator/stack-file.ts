@@ -11,8 +11,15 @@ export interface StackFileTenant {
   readonly name: string;
   readonly cloud: "AzurePublicCloud" | "AzureUSGovernmentCloud";
   readonly disabled: boolean;
-  /** Administration Service Management on: the tenant's tokens reach only `/AdminService/`. */
+  /**
+   * Administration Service Management on: AdminService is reached with its own apps (`adminServiceApp`), and
+   * the tenant's cloud management tokens no longer reach it.
+   */
   readonly adminServiceManagement?: boolean;
+  readonly adminServiceApp?: {
+    readonly serverApp: { readonly appIdUri: string };
+    readonly clientApp: { readonly clientId: string };
+  };
   readonly clientApp: { readonly clientId: string };
   readonly serverApp: { readonly appIdUri: string };
   readonly users: readonly { readonly upn: string; readonly password: string }[];
@@ -27,7 +34,11 @@ export interface StackFile {
     readonly adminKey?: string;
     readonly metricsUrl?: string;
   };
-  readonly mp: { readonly url: string };
+  /** `mps`: the CMG MP/site IDs the gateway routes (absent in an older stack.json: plain MP paths). */
+  readonly mp: {
+    readonly url: string;
+    readonly mps?: readonly { readonly id: string; readonly url: string; readonly kind?: "mp" | "site" }[];
+  };
   readonly entra: { readonly url: string };
   /** Path of the CA certificate (PEM) every component's certificate chains to. */
   readonly caCert: string;

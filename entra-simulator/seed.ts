@@ -49,6 +49,17 @@ const seedTenant = z.strictObject({
       clientId: guid.optional(),
     })
     .prefault({}),
+  /**
+   * CM 2207+ Administration Service Management: its own web app (App ID URI `api://{tid}/{name}` unless
+   * given) and native app, registered beside the cloud management pair.
+   */
+  adminService: z
+    .strictObject({
+      serverAppName: z.string().default("ConfigMgrAdminService"),
+      appIdUri: z.string().optional(),
+      clientAppName: z.string().default("ConfigMgrAdminServiceClient"),
+    })
+    .optional(),
   users: z
     .strictObject({
       /** How many users to generate besides `list` (every third one hybrid). */
@@ -91,6 +102,7 @@ export const DEFAULT_SEED: SeedInput = {
       verifiedDomains: ["fabrikam.com"],
       keyIssuer: "tenant",
       serverApp: { appIdUri: "https://fabrikam.com/ConfigMgrService" },
+      adminService: {},
       users: { count: 50, list: [{ upn: "admin@fabrikam.onmicrosoft.com", admin: true }] },
     },
     {
@@ -194,6 +206,8 @@ export interface DirectoryTenant {
   keyIssuer: "template" | "tenant";
   serverAppId: string;
   clientAppId: string;
+  /** The Administration Service Management apps, when the tenant has them. */
+  adminService?: { serverAppId: string; clientAppId: string };
   apps: DirectoryApp[];
   users: DirectoryUser[];
   devices: DirectoryDevice[];
@@ -352,6 +366,7 @@ export function materializeSeed(input: SeedInput, now = Date.now()): DirectoryTe
       delegatedResources: [serverAppId],
       createdDateTime: created,
     };
+    const adminApps = t.adminService === undefined ? [] : adminServiceApps(id, t.adminService, created, now);
     const domain = t.name;
     const users = [
       ...t.users.list.map((u, i) => createDirectoryUser(id, t.name, u, i)),
@@ -379,11 +394,66 @@ export function materializeSeed(input: SeedInput, now = Date.now()): DirectoryTe
       keyIssuer: t.keyIssuer,
       serverAppId,
       clientAppId,
-      apps: [server, client],
+      ...(adminApps.length === 2
+        ? { adminService: { serverAppId: adminApps[0]!.appId, clientAppId: adminApps[1]!.appId } }
+        : {}),
+      apps: [server, client, ...adminApps],
       users,
       devices,
     };
   });
+}
+
+/** The Administration Service Management web and native apps of a tenant (derived IDs and secret). */
+function adminServiceApps(
+  id: string,
+  spec: { serverAppName: string; appIdUri?: string | undefined; clientAppName: string },
+  created: string,
+  now: number,
+): [DirectoryApp, DirectoryApp] {
+  const serverAppId = deriveGuid(id, "admin-service-app");
+  const clientAppId = deriveGuid(id, "admin-service-client-app");
+  const base = {
+    isPublicClient: false,
+    graphPermissions: [],
+    createdDateTime: created,
+    accessTokenVersion: 1 as const,
+  };
+  return [
+    {
+      ...base,
+      id: deriveGuid(id, "admin-service-app-object"),
+      appId: serverAppId,
+      servicePrincipalId: deriveGuid(id, "admin-service-app-sp"),
+      displayName: spec.serverAppName,
+      identifierUris: [spec.appIdUri ?? `api://${id}/${spec.serverAppName}`],
+      redirectUris: [],
+      passwordCredentials: [
+        {
+          keyId: deriveGuid(id, "admin-service-app-secret"),
+          displayName: "ConfigMgr",
+          secretText: deriveSecret(id, "admin-service-app"),
+          startDateTime: created,
+          endDateTime: yearsFromNow(now, 2),
+        },
+      ],
+      exposedScopes: ["user_impersonation"],
+      delegatedResources: [],
+    },
+    {
+      ...base,
+      id: deriveGuid(id, "admin-service-client-app-object"),
+      appId: clientAppId,
+      servicePrincipalId: deriveGuid(id, "admin-service-client-app-sp"),
+      displayName: spec.clientAppName,
+      identifierUris: [],
+      isPublicClient: true,
+      redirectUris: [`ms-appx-web://Microsoft.AAD.BrokerPlugin/${clientAppId}`],
+      passwordCredentials: [],
+      exposedScopes: [],
+      delegatedResources: [serverAppId],
+    },
+  ];
 }
 
 /** Reads a seed file (YAML or JSON); throws with every schema problem listed. */

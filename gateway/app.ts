@@ -6,7 +6,6 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Authenticator } from "./auth/authenticate.js";
-import { aadAuthInfo } from "./http/aad-auth-info.js";
 import { answerClientError } from "./http/client-errors.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./http/health.js";
 import type { UpstreamClient } from "./http/proxy.js";
@@ -55,15 +54,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
   registerHealthRoutes(app, deps.readiness);
 
-  // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
-  app.get("/CCM_Proxy_ServerAuth/AADAuthInfo", async (req, reply) => {
-    const query = req.query as Record<string, string | undefined>;
-    const tenantId = query.TenantID ?? query.tenantid ?? query.TenantId;
-    const info = aadAuthInfo(authenticator.config, tenantId);
-    if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
-    return reply.header("cache-control", "no-store").send(info);
-  });
-
+  // `/CCM_Proxy_ServerAuth/AADAuthInfo` (any case) is answered by the proxy route (http/cmg-path.ts).
   registerProxyRoute(app, {
     authenticator,
     upstream,

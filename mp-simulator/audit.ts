@@ -29,6 +29,11 @@ export interface AuditEntry {
   readonly identity?: EntraIdentity;
   /** `x-entra-*` headers came from an untrusted peer and were ignored. */
   readonly identityHeadersIgnored?: boolean;
+  /**
+   * Identity-style headers other than the gateway's `x-entra-*` that reached the MP (`X-Original-URL`,
+   * `X-ARR-ClientCert`, `x-ms-client-principal*`…): a front end must never let a client's copies through.
+   */
+  readonly foreignIdentityHeaders?: readonly string[];
   /** Who the CCM token presented to `ccm_system_tokenauth` named, if it was valid. */
   readonly ccmSubject?: { readonly tenantId: string; readonly kind: string; readonly subject: string };
   readonly peer: PeerInfo;

@@ -88,6 +88,19 @@ export const IDENTITY_HEADERS = {
   kind: "x-entra-token-kind",
 } as const;
 
+/**
+ * Headers IIS modules or ASP.NET code on a real MP may take as identity or as the path to serve (URL
+ * Rewrite / ARR, App Service authentication, forwarded client certificates). Written here from those
+ * products' documented names, independently of the gateway's own list.
+ */
+const FOREIGN_IDENTITY_HEADER =
+  /^(?:x-original-url|x-rewrite-url|x-arr-clientcert|x-client-cert|ssl-client-cert|x-real-ip|x-ms-client-principal.*|x-ms-token-.*)$/;
+
+/** The identity-style headers (other than `x-entra-*`) among `headers`, by lower-case name. */
+export function foreignIdentityHeaders(headers: IncomingHttpHeaders): string[] {
+  return Object.keys(headers).filter((name) => FOREIGN_IDENTITY_HEADER.test(name));
+}
+
 /** True when the request carries any `x-entra-*` header. */
 export function hasIdentityHeaders(headers: IncomingHttpHeaders): boolean {
   return Object.keys(headers).some((name) => name.startsWith("x-entra-"));

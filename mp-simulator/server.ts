@@ -31,6 +31,7 @@ import {
   type ClientCertificateMode,
   describePeer,
   type EntraIdentity,
+  foreignIdentityHeaders,
   hasIdentityHeaders,
   type PeerInfo,
   readIdentityHeaders,
@@ -109,6 +110,7 @@ interface RequestState {
   readonly peer: PeerInfo;
   identity?: EntraIdentity;
   identityHeadersIgnored?: boolean;
+  foreignIdentityHeaders?: string[];
   reason?: string;
   bytesIn?: number;
   ccmSubject?: { tenantId: string; kind: string; subject: string };
@@ -181,6 +183,8 @@ export async function startMpSimulator(options: MpSimulatorOptions): Promise<MpS
     const peer = describePeer(req.raw.socket as TLSSocket, policy);
     const state: RequestState = { start: performance.now(), peer };
     states.set(req, state);
+    const foreign = foreignIdentityHeaders(req.headers);
+    if (foreign.length > 0) state.foreignIdentityHeaders = foreign;
     const path = req.url.split("?")[0]!.toLowerCase();
     state.internal = path.startsWith("/_mp/");
     if (!peer.trusted) {
@@ -212,6 +216,7 @@ export async function startMpSimulator(options: MpSimulatorOptions): Promise<MpS
       ...(state.reason ? { reason: state.reason } : {}),
       ...(state.identity ? { identity: state.identity } : {}),
       ...(state.identityHeadersIgnored ? { identityHeadersIgnored: true } : {}),
+      ...(state.foreignIdentityHeaders ? { foreignIdentityHeaders: state.foreignIdentityHeaders } : {}),
       ...(state.ccmSubject ? { ccmSubject: state.ccmSubject } : {}),
       peer: state.peer,
       ...(state.bytesIn !== undefined ? { bytesIn: state.bytesIn } : {}),

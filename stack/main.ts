@@ -88,6 +88,11 @@ const sample = await sampleToken(description, stack.tls.ca.cert).catch(() => und
 const ca = rel(description.caCert);
 const g = description.gateway;
 const firstEnabled = description.tenants.find((t) => !t.disabled);
+const mps = description.mp.mps ?? [];
+const mpSummary = `${mps
+  .filter((m) => m.kind === "mp")
+  .map((m) => `${m.url} (CMG ID ${m.id})`)
+  .join(", ")}; site ID ${mps.find((m) => m.kind === "site")?.id ?? "-"}`;
 const lines = [
   "",
   `entra-gateway local stack ${verdictHolds ? "ready" : "up, but the simulation's verdict does NOT hold"} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`,
@@ -96,10 +101,10 @@ const lines = [
   `  admin API      ${g.adminUrl || "(not configured)"}   key: ${rel(join(stateDir, "stack.json"))} → gateway.adminKey`,
   `  metrics        ${g.metricsUrl || "(not configured)"}`,
   `  Entra emulator ${description.entra.url}`,
-  `  MP simulator   ${description.mp.url} (mTLS: only the gateway gets in)`,
+  `  MP simulators  ${mpSummary} (mTLS: only the gateway gets in)`,
   "",
   `  files          ${rel(join(stateDir, "stack.json"))} (the stack), ${rel(stack.gatewayConfigFile)} (gateway config), ${ca} (CA), ${rel(logFile)} (logs)`,
-  `  tenants        ${description.tenants.map((t) => `${t.name}${t.disabled ? " [auth disabled]" : ""}${t.adminServiceManagement ? " [AdminService only]" : ""}`).join(", ")}`,
+  `  tenants        ${description.tenants.map((t) => `${t.name}${t.disabled ? " [auth disabled]" : ""}${t.adminServiceManagement ? " [Administration Service Management]" : ""}`).join(", ")}`,
   "",
 ];
 if (sample) {
@@ -108,7 +113,7 @@ if (sample) {
     "",
     `  curl --cacert ${ca} -X POST -H 'content-type: application/json' -d '{}' \\`,
     `    -H 'Authorization: Bearer ${sample.token}' \\`,
-    `    ${g.url}/CCM_STS`,
+    `    ${g.url}${description.mp.mps?.[0] ? `/CCM_Proxy_MutualAuth/${description.mp.mps[0].id}` : ""}/CCM_STS`,
     "",
   );
 }

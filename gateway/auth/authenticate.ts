@@ -15,11 +15,14 @@
 import { LRUCache } from "lru-cache";
 import type { GatewayConfig, Route } from "../config/validate.js";
 import {
+  type ClaimSettings,
+  claimSettingsOf,
   classifyToken,
   keyIssuerMatches,
   matchIssuer,
   type Principal,
   type PrincipalKind,
+  tokenService,
   validateClaims,
 } from "./claims.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -27,7 +30,7 @@ import { decodeToken } from "./decode.js";
 import { extractBearerToken } from "./extract.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
-import { type CompiledRoute, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
+import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
 import { type Rejection, type RejectionReason, reject } from "./rejection.js";
 import { createTenantRegistry, isTenant, resolveTenant, type TenantEntry, type TenantRegistry } from "./tenants.js";
 import { isSupportedAlg, verifySignature } from "./verify.js";
@@ -114,7 +117,7 @@ interface Snapshot {
   readonly passes: ReadonlyMap<CompiledRoute, AuthSuccess>;
   readonly allowedAlgs: ReadonlySet<string>;
   readonly maxTokenBytes: number;
-  readonly claimSettings: { readonly clockSkewSec: number; readonly deviceTokenRequireClientApp: boolean };
+  readonly claimSettings: ClaimSettings;
   /** Settings a verdict depends on besides the tenant; a cached verdict made under others is re-verified. */
   readonly verdictSettings: string;
   readonly generation: number;
@@ -146,6 +149,7 @@ const NEGATIVE_CACHEABLE: ReadonlySet<RejectionReason> = new Set<RejectionReason
   "audience_invalid",
   "client_app_invalid",
   "claim_invalid",
+  "token_lifetime_too_long",
 ]);
 
 /** Bytes per cached verdict besides the token itself (entry, principal, LRU bookkeeping). */
@@ -196,11 +200,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       passes,
       allowedAlgs: new Set(config.auth.allowedAlgs),
       maxTokenBytes: config.auth.maxTokenBytes,
-      claimSettings: {
-        clockSkewSec: config.auth.clockSkewSec,
-        deviceTokenRequireClientApp: config.auth.deviceTokenRequireClientApp,
-      },
-      verdictSettings: JSON.stringify([config.auth.allowedAlgs, config.auth.deviceTokenRequireClientApp]),
+      claimSettings: claimSettingsOf(config),
+      verdictSettings: JSON.stringify([
+        config.auth.allowedAlgs,
+        config.auth.deviceTokenRequireClientApp,
+        config.auth.maxTokenLifetimeSec,
+      ]),
       generation,
     };
   };
@@ -285,7 +290,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         { ttl },
       );
     }
-    return success;
+    // The route's own grant (extra client apps, scope): judged after the verdict is cached, as on every hit.
+    return checkGrant(tenant, route, principal) ?? success;
   };
 
   /** The full pipeline for a token with no usable cached verdict. */
@@ -303,7 +309,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (!isTenant(resolved)) return resolved;
 
     const kind = classifyToken(payload);
-    const refused = checkPolicy(resolved, route, kind, path);
+    const refused = checkPolicy(resolved, route, kind, path, tokenService(resolved, payload.aud));
     if (refused !== undefined) return refused;
     // Policy allowed the kind, so it is a principal kind (app/unknown are allowed nowhere).
     const principalKind = kind as PrincipalKind;
@@ -390,7 +396,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       verified.delete(token);
       return undefined;
     }
-    const refused = checkPolicy(tenant, route, entry.principal.kind, path);
+    const refused =
+      checkPolicy(tenant, route, entry.principal.kind, path, entry.principal.service) ??
+      checkGrant(tenant, route, entry.principal);
     if (refused !== undefined) return refused;
     if (clock.now() >= entry.expMs) {
       verified.delete(token);

@@ -3,6 +3,7 @@
  * and reject early). Rules follow Microsoft's validator order (docs/architecture.md § Signing keys): issuer → signing-key issuer
  * → audience → lifetime, then the Configuration Manager specifics (client app, token kind).
  */
+import type { GatewayConfig } from "../config/validate.js";
 import type { JsonObject } from "./decode.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { type Rejection, reject } from "./rejection.js";
@@ -11,8 +12,17 @@ import type { TenantEntry } from "./tenants.js";
 /** Token kinds (docs/architecture.md § Token classification). */
 export type TokenKind = "user" | "device" | "userDevice" | "app" | "unknown";
 
-/** Kinds a principal can have: app and unrecognised tokens never authenticate a request. */
-export type PrincipalKind = "user" | "device" | "userDevice";
+/**
+ * Kinds a principal can have: unrecognised tokens never authenticate a request, app-only tokens only on a
+ * route that allows them (`allowAppOnly`).
+ */
+export type PrincipalKind = "user" | "device" | "userDevice" | "app";
+
+/**
+ * Which of the tenant's services a token was minted for (its audience): the cloud management web app, or the
+ * Administration Service Management web app (whose tokens reach only `/AdminService/`).
+ */
+export type TokenService = "cloudManagement" | "adminServiceManagement";
 
 /** Token format version, from its issuer. */
 export type TokenVersion = 1 | 2;
@@ -33,12 +43,37 @@ export interface Principal {
   readonly version: TokenVersion;
   /** `exp` in seconds since the epoch. */
   readonly expiresAtSec: number;
+  /** The service whose web app the token's audience names. */
+  readonly service: TokenService;
+  /** `scp`, split on spaces (empty for device and app-only tokens). */
+  readonly scopes: readonly string[];
 }
 
 /** Settings the claim checks read. */
 export interface ClaimSettings {
   readonly clockSkewSec: number;
   readonly deviceTokenRequireClientApp: boolean;
+  /** Longest accepted `exp − iat`. */
+  readonly maxTokenLifetimeSec: number;
+  /**
+   * Client apps some route accepts besides the tenant's own (`routes[].clientApps`). Accepted here; whether
+   * the route of each request accepts them is `checkGrant`'s question, asked on every request.
+   */
+  readonly extraClientApps: ReadonlySet<string>;
+}
+
+/**
+ * The claim settings of a configuration.
+ *
+ * @param config the configuration in force
+ */
+export function claimSettingsOf(config: GatewayConfig): ClaimSettings {
+  return {
+    clockSkewSec: config.auth.clockSkewSec,
+    deviceTokenRequireClientApp: config.auth.deviceTokenRequireClientApp,
+    maxTokenLifetimeSec: config.auth.maxTokenLifetimeSec,
+    extraClientApps: new Set(config.routes.flatMap((r) => r.clientApps)),
+  };
 }
 
 function has(payload: JsonObject, name: string): boolean {
@@ -80,8 +115,9 @@ export function classifyToken(payload: JsonObject): TokenKind {
  * @returns 1, 2, or undefined when it is neither
  */
 export function matchIssuer(tenant: TenantEntry, iss: unknown): TokenVersion | undefined {
-  if (iss === tenant.issuerV1) return 1;
-  if (iss === tenant.issuerV2) return 2;
+  if (typeof iss !== "string") return undefined;
+  if (iss === tenant.issuerV1 || tenant.issuersV1.includes(iss)) return 1;
+  if (iss === tenant.issuerV2 || tenant.issuersV2.includes(iss)) return 2;
   return undefined;
 }
 
@@ -99,15 +135,42 @@ export function keyIssuerMatches(key: VerificationKey, tenantId: string, iss: st
   return key.issuer.replaceAll("{tenantid}", tenantId) === iss;
 }
 
-function audienceMatches(tenant: TenantEntry, aud: unknown): boolean {
+function audienceIn(audiences: ReadonlySet<string>, aud: unknown): boolean {
   // Trailing slash ignored, otherwise ordinal (Microsoft.IdentityModel audience validation).
   if (typeof aud === "string") {
-    return tenant.audiences.has(aud.length > 1 && aud.endsWith("/") ? aud.slice(0, -1) : aud);
+    return audiences.has(aud.length > 1 && aud.endsWith("/") ? aud.slice(0, -1) : aud);
   }
   // RFC 7519 §4.1.3 allows an array; Entra never sends one, but if it did any match would do.
-  if (Array.isArray(aud)) return aud.some((a) => typeof a === "string" && audienceMatches(tenant, a));
+  if (Array.isArray(aud)) return aud.some((a) => typeof a === "string" && audienceIn(audiences, a));
   return false;
 }
+
+/**
+ * Which of the tenant's services the audience names, or undefined when it names none. Read before the
+ * signature only to refuse early (policy); the verified answer is the principal's `service`.
+ *
+ * @param tenant the token's tenant
+ * @param aud the token's `aud`
+ */
+export function tokenService(tenant: TenantEntry, aud: unknown): TokenService | undefined {
+  if (audienceIn(tenant.audiences, aud)) return "cloudManagement";
+  if (tenant.adminService !== undefined && audienceIn(tenant.adminService.audiences, aud)) {
+    return "adminServiceManagement";
+  }
+  return undefined;
+}
+
+/**
+ * The client apps registered for a service of the tenant (its native app).
+ *
+ * @param tenant the token's tenant
+ * @param service the token's service
+ */
+export function registeredClientApps(tenant: TenantEntry, service: TokenService): ReadonlySet<string> {
+  return service === "cloudManagement" ? tenant.clientApps : (tenant.adminService?.clientApps ?? EMPTY);
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
@@ -123,7 +186,7 @@ function optionalString(value: unknown): string | undefined {
  * @param nowSec current time in seconds
  * @param settings skew and the device-token client-app switch
  * @returns the principal, or `claim_invalid`, `audience_invalid`, `token_expired`, `token_not_yet_valid`,
- *   `client_app_invalid`
+ *   `token_issued_in_future`, `token_lifetime_too_long`, `client_app_invalid`
  */
 export function validateClaims(
   payload: JsonObject,
@@ -138,7 +201,8 @@ export function validateClaims(
   const ver = payload.ver;
   if (ver !== undefined && ver !== (version === 1 ? "1.0" : "2.0")) return reject("claim_invalid", challenge);
 
-  if (!audienceMatches(tenant, payload.aud)) return reject("audience_invalid", challenge);
+  const service = tokenService(tenant, payload.aud);
+  if (service === undefined) return reject("audience_invalid", challenge);
 
   // RFC 7519 §4.1.4: reject when now >= exp (plus skew); Entra always sets exp, so it is required.
   const exp = payload.exp;
@@ -150,13 +214,22 @@ export function validateClaims(
     if (typeof nbf !== "number" || !Number.isFinite(nbf)) return reject("claim_invalid", challenge);
     if (nowSec + settings.clockSkewSec < nbf) return reject("token_not_yet_valid", challenge);
   }
+  // RFC 7519 §4.1.6 `iat`. Entra always sets it; a token "issued" in the future (beyond the skew) or living
+  // longer than any Entra token does was not issued by Entra as it is.
+  const iat = payload.iat;
+  if (typeof iat !== "number" || !Number.isFinite(iat)) return reject("claim_invalid", challenge);
+  if (iat > nowSec + settings.clockSkewSec) return reject("token_issued_in_future", challenge);
+  if (exp - iat > settings.maxTokenLifetimeSec) return reject("token_lifetime_too_long", challenge);
 
   // CM: the token must have been requested by the tenant's registered client app (`appid` v1, `azp` v2).
   // Device tokens often carry none (docs/architecture.md § Tokens): checked only when present unless configured required.
   const client = version === 1 ? payload.appid : payload.azp;
   if (client === undefined) {
     if (kind !== "device" || settings.deviceTokenRequireClientApp) return reject("client_app_invalid", challenge);
-  } else if (typeof client !== "string" || !tenant.clientApps.has(client)) {
+  } else if (
+    typeof client !== "string" ||
+    !(registeredClientApps(tenant, service).has(client) || settings.extraClientApps.has(client))
+  ) {
     return reject("client_app_invalid", challenge);
   }
 
@@ -174,5 +247,7 @@ export function validateClaims(
     subject: optionalString(payload.sub),
     version,
     expiresAtSec: exp,
+    service,
+    scopes: typeof payload.scp === "string" ? payload.scp.split(" ").filter((s) => s.length > 0) : [],
   };
 }

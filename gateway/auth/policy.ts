@@ -1,19 +1,24 @@
 /**
  * Step 4 — cheap policy, before any key look-up or crypto: which route rule applies, does it need a token
- * at all, does the tenant still allow Entra authentication, is this kind of token allowed there, and is the
- * tenant confined to the Administration Service?
+ * at all, does the tenant still allow Entra authentication, is this kind of token allowed there, and which
+ * of the tenant's services may use this path? After the claims (and on every cached verdict), the route's
+ * own grant: extra client apps and the required scope ({@link checkGrant}).
  *
- * **Administration Service Management rule.** The Azure Services Wizard (CM 2207+): selecting the option
- * lets admins "segment their admin privileges between cloud management and administration service … By
- * enabling this option, access is restricted to only administration service endpoints." We read it as:
- * a tenant with `adminServiceManagement: true` may use its Entra tokens on `/AdminService/…` paths only;
- * on every other Entra-authenticated route its tokens get `admin_service_only` (403). Tenants without the
- * flag are unaffected (their `/AdminService/` access is governed by the route rule, `user` by default, as
- * before 2207). Anonymous and passthrough routes involve no Entra token and are not affected.
+ * **Administration Service Management.** The Azure Services Wizard (CM 2207+): the option lets admins
+ * "segment their admin privileges between cloud management and administration service … access is
+ * restricted to only administration service endpoints. Configuration Management clients will authenticate to
+ * the site using Microsoft Entra ID." It is its own service with its own web and native app:
+ *
+ * - tokens minted for its web app reach `/AdminService/…` only (elsewhere `admin_service_only`, 403);
+ * - the tenant's cloud management tokens lose `/AdminService/` (`admin_service_segmented`, 403) but keep
+ *   every client path (`/CCM_STS`, content, …);
+ * - tenants without it are unaffected (`/AdminService/` follows its route rule, `user` by default).
+ *
+ * Anonymous and passthrough routes involve no Entra token and are not affected.
  */
 import type { RouteRequirement } from "../config/schema.js";
 import type { Route } from "../config/validate.js";
-import type { TokenKind } from "./claims.js";
+import { type Principal, registeredClientApps, type TokenKind, type TokenService } from "./claims.js";
 import { type Rejection, reject } from "./rejection.js";
 import type { TenantEntry } from "./tenants.js";
 
@@ -118,27 +123,61 @@ export function isAdminServicePath(path: string): boolean {
 }
 
 /**
- * The per-request policy for an Entra-authenticated route, in the order of docs/architecture.md § Hot path: tenant flag, route
- * requirement, Administration Service scope. Runs on every request, cached verdict or not, so a flag
- * flipped by a config reload applies to the very next request.
+ * The per-request policy for an Entra-authenticated route, in the order of docs/architecture.md § Hot path:
+ * tenant flag, route requirement (app-only tokens only where the route allows them), Administration Service
+ * segmentation. Runs on every request, cached verdict or not, so a flag flipped by a config reload applies to
+ * the very next request.
  *
  * @param tenant the token's tenant
  * @param route the matched route
  * @param kind the token's kind
- * @param path the request path
- * @returns undefined when allowed, else `tenant_disabled`, `token_kind_not_allowed` or `admin_service_only`
+ * @param path the request path (the inner path of a CMG path)
+ * @param service the service the token's audience names; undefined before the signature when it names none
+ *   (the claims step then refuses it)
+ * @returns undefined when allowed, else `tenant_disabled`, `token_kind_not_allowed`, `admin_service_only`
+ *   or `admin_service_segmented`
  */
 export function checkPolicy(
   tenant: TenantEntry,
   route: CompiledRoute,
   kind: TokenKind,
   path: string,
+  service: TokenService | undefined,
 ): Rejection | undefined {
   // CM 2010+ "Disable Microsoft Entra authentication for this tenant".
   if (tenant.disabled) return reject("tenant_disabled", tenant.challenge);
-  if (!requirementAllows(route.requirement, kind)) return reject("token_kind_not_allowed", tenant.challenge);
-  if (tenant.adminServiceManagement && !isAdminServicePath(path)) {
-    return reject("admin_service_only", tenant.challenge);
+  if (!requirementAllows(route.requirement, kind) && !(kind === "app" && route.allowAppOnly)) {
+    return reject("token_kind_not_allowed", tenant.challenge);
+  }
+  if (service === "adminServiceManagement") {
+    if (!isAdminServicePath(path)) return reject("admin_service_only", tenant.challenge);
+  } else if (service === "cloudManagement" && tenant.adminServiceManagement && isAdminServicePath(path)) {
+    return reject("admin_service_segmented", tenant.challenge);
+  }
+  return undefined;
+}
+
+/**
+ * The route's own grant for a verified principal, on every request (a verdict cached on one route is
+ * re-judged on the next): a client app that is not the service's registered native app must be listed in
+ * `route.clientApps`, and `route.requiredScope` must be in `scp`.
+ *
+ * @param tenant the token's tenant
+ * @param route the matched route
+ * @param principal the verified principal
+ * @returns undefined when allowed, else `client_app_invalid` or `scope_missing`
+ */
+export function checkGrant(tenant: TenantEntry, route: CompiledRoute, principal: Principal): Rejection | undefined {
+  const app = principal.clientAppId;
+  if (
+    app !== undefined &&
+    !registeredClientApps(tenant, principal.service).has(app) &&
+    !route.clientApps.includes(app)
+  ) {
+    return reject("client_app_invalid", tenant.challenge);
+  }
+  if (route.requiredScope !== undefined && !principal.scopes.includes(route.requiredScope)) {
+    return reject("scope_missing", tenant.challenge);
   }
   return undefined;
 }

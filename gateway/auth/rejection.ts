@@ -16,14 +16,19 @@ export const REJECTION_REASONS = [
   "signature_invalid",
   "token_expired",
   "token_not_yet_valid",
+  "token_issued_in_future",
+  "token_lifetime_too_long",
   "audience_invalid",
   "client_app_invalid",
   "claim_invalid",
   "token_kind_not_allowed",
+  "scope_missing",
   "admin_service_only",
+  "admin_service_segmented",
   "tenant_disabled",
   "keys_unavailable",
   "route_unknown",
+  "management_point_unknown",
 ] as const;
 
 /** One of {@link REJECTION_REASONS}; a `switch` over it is exhaustive. */
@@ -76,16 +81,26 @@ export const REJECTION_TABLE: Readonly<Record<RejectionReason, RejectionRow>> = 
   signature_invalid: { status: 401, challenge: "invalid_token" },
   token_expired: { status: 401, challenge: "invalid_token" },
   token_not_yet_valid: { status: 401, challenge: "invalid_token" },
+  // `iat` beyond the clock skew, or `exp − iat` above `auth.maxTokenLifetimeSec`: not a token Entra issues.
+  token_issued_in_future: { status: 401, challenge: "invalid_token" },
+  token_lifetime_too_long: { status: 401, challenge: "invalid_token" },
   audience_invalid: { status: 401, challenge: "invalid_token" },
   client_app_invalid: { status: 401, challenge: "invalid_token" },
   claim_invalid: { status: 401, challenge: "invalid_token" },
   token_kind_not_allowed: { status: 403, challenge: "insufficient_scope" },
+  // RFC 6750 §3.1: the token is valid but lacks the scope the route requires (`routes[].requiredScope`).
+  scope_missing: { status: 403, challenge: "insufficient_scope" },
+  // A token of the Administration Service Management app outside `/AdminService/`.
   admin_service_only: { status: 403, challenge: "insufficient_scope" },
+  // A cloud management token on `/AdminService/` of a tenant whose AdminService has its own app.
+  admin_service_segmented: { status: 403, challenge: "insufficient_scope" },
   // Not a token problem: the admin turned Entra authentication off for this tenant.
   tenant_disabled: { status: 403, challenge: null },
   // Our problem, not the client's: 503 + Retry-After (RFC 9110 §15.6.4).
   keys_unavailable: { status: 503, challenge: null },
   route_unknown: { status: 404, challenge: null },
+  // A CMG path (`/CCM_Proxy_ServerAuth/{id}/…`) naming an MP/site ID the gateway does not route: nothing forwarded.
+  management_point_unknown: { status: 404, challenge: null },
 });
 
 /** Generic `error_description`s: the precise reason goes to logs and metrics, never to the client. */

@@ -18,14 +18,24 @@ export interface TenantEntry {
   readonly serviceName: string;
   readonly environment: EnvironmentName;
   readonly disabled: boolean;
+  /**
+   * `/AdminService/` is segmented away from this tenant's cloud management tokens: the tenant has an
+   * Administration Service Management service (or the deprecated cloud management flag).
+   */
   readonly adminServiceManagement: boolean;
+  /** The tenant's Administration Service Management apps, when it has that service. */
+  readonly adminService: AdminServiceApps | undefined;
   readonly appIdUri: string;
   readonly serverAppId: string;
   readonly clientAppId: string | undefined;
-  /** `https://sts.windows.net/{tid}/` in the public cloud. */
+  /** `https://sts.windows.net/{tid}/` in the public cloud: the first of {@link issuersV1}. */
   readonly issuerV1: string;
-  /** `https://login.microsoftonline.com/{tid}/v2.0` in the public cloud. */
+  /** `https://login.microsoftonline.com/{tid}/v2.0` in the public cloud: the first of {@link issuersV2}. */
   readonly issuerV2: string;
+  /** Every accepted v1 issuer for this tenant (the cloud's list, `{tenantid}` filled with this tenant). */
+  readonly issuersV1: readonly string[];
+  /** Every accepted v2 issuer. */
+  readonly issuersV2: readonly string[];
   readonly keySetV1: KeySetSpec;
   readonly keySetV2: KeySetSpec;
   /** Accepted `aud` values with any trailing `/` removed. */
@@ -39,6 +49,16 @@ export interface TenantEntry {
    * because they are re-checked on every request anyway.
    */
   readonly fingerprint: string;
+}
+
+/** An Administration Service Management service's apps: its tokens reach only `/AdminService/`. */
+export interface AdminServiceApps {
+  readonly serviceName: string;
+  readonly appIdUri: string;
+  /** Accepted `aud` values with any trailing `/` removed. */
+  readonly audiences: ReadonlySet<string>;
+  /** Its native app. */
+  readonly clientApps: ReadonlySet<string>;
 }
 
 /** The registered tenants by ID, plus the key sets they need. */
@@ -73,30 +93,49 @@ function keySet(env: Environment, tenantId: string, version: 1 | 2): KeySetSpec 
  */
 export function createTenantRegistry(config: GatewayConfig): TenantRegistry {
   const byId = new Map<string, TenantEntry>();
+  const adminServices = new Map<string, AdminServiceApps>();
+  for (const service of config.azureServices) {
+    if (service.type !== "adminServiceManagement") continue;
+    adminServices.set(
+      service.tenant.id,
+      Object.freeze({
+        serviceName: service.name,
+        appIdUri: service.webApp.appIdUri,
+        audiences: new Set([stripTrailingSlash(service.webApp.appIdUri), service.webApp.clientId]),
+        clientApps: new Set(service.nativeApp === undefined ? [] : [service.nativeApp.clientId]),
+      }),
+    );
+  }
   for (const service of config.azureServices) {
     if (service.type !== "cloudManagement") continue;
     const env = config.environments[service.environment];
     const tenantId = service.tenant.id;
-    const issuerV1 = substituteTemplate(env.issuerV1, env.authorityHost, tenantId);
-    const issuerV2 = substituteTemplate(env.issuerV2, env.authorityHost, tenantId);
+    const issuersV1 = Object.freeze(env.issuersV1.map((t) => substituteTemplate(t, env.authorityHost, tenantId)));
+    const issuersV2 = Object.freeze(env.issuersV2.map((t) => substituteTemplate(t, env.authorityHost, tenantId)));
+    const issuerV1 = issuersV1[0]!;
+    const issuerV2 = issuersV2[0]!;
     const keySetV1 = keySet(env, tenantId, 1);
     const keySetV2 = keySet(env, tenantId, 2);
     // docs/architecture.md § Tokens: v1 `aud` is the App ID URI as requested (maybe with a trailing /) or the client-ID GUID;
     // v2 `aud` is always the client ID.
     const audiences = new Set([stripTrailingSlash(service.webApp.appIdUri), service.webApp.clientId]);
     const clientApps = new Set(service.nativeApp === undefined ? [] : [service.nativeApp.clientId]);
+    const adminService = adminServices.get(tenantId);
     const entry: TenantEntry = Object.freeze({
       tenantId,
       tenantName: service.tenant.name,
       serviceName: service.name,
       environment: service.environment,
       disabled: service.disableAuthentication,
-      adminServiceManagement: service.adminServiceManagement,
+      adminServiceManagement: service.adminServiceManagement || adminService !== undefined,
+      adminService,
       appIdUri: service.webApp.appIdUri,
       serverAppId: service.webApp.clientId,
       clientAppId: service.nativeApp?.clientId,
       issuerV1,
       issuerV2,
+      issuersV1,
+      issuersV2,
       keySetV1,
       keySetV2,
       audiences,
@@ -106,7 +145,15 @@ export function createTenantRegistry(config: GatewayConfig): TenantRegistry {
         authorizationUri: `https://${env.authorityHost}/${tenantId}`,
         resourceId: service.webApp.appIdUri,
       }),
-      fingerprint: JSON.stringify([issuerV1, issuerV2, keySetV1.url, keySetV2.url, [...audiences], [...clientApps]]),
+      fingerprint: JSON.stringify([
+        issuersV1,
+        issuersV2,
+        keySetV1.url,
+        keySetV2.url,
+        [...audiences],
+        [...clientApps],
+        adminService === undefined ? null : [[...adminService.audiences], [...adminService.clientApps]],
+      ]),
     });
     byId.set(tenantId, entry);
   }

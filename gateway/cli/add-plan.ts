@@ -185,7 +185,7 @@ function nativeAction(flags: AddFlags, type: ServiceType): AppAction | undefined
 export function planFromFlags(flags: AddFlags, cwd: string, configDir: string): AddPlan {
   const name = need(flags, "name", "(the service's name)");
   const type = oneOf(
-    need(flags, "type", "(cloudManagement, logAnalytics or storeForBusiness)"),
+    need(flags, "type", "(cloudManagement, adminServiceManagement, logAnalytics or storeForBusiness)"),
     SERVICE_TYPES,
     "--type",
   );
@@ -343,14 +343,9 @@ export async function planInteractively(
       "AzurePublicCloud",
     );
   }
-  const adminServiceManagement =
-    flags["admin-service-management"] === true ||
-    (type === "cloudManagement" &&
-      flags["admin-service-management"] === undefined &&
-      (await p.confirm(
-        "Administration Service Management (CM 2207+, CMG VMSS only): restrict this tenant's tokens to the administration service?",
-        false,
-      )));
+  // Administration Service Management is its own service type now (`--type adminServiceManagement`); the
+  // old flag is only carried so the wizard rules can say so.
+  const adminServiceManagement = flags["admin-service-management"] === true;
   const tenantId = await askGuid(p, "Microsoft Entra tenant ID", str(flags, "tenant-id"));
   const knownTenantName = existing.find((s) => s.tenant.id === tenantId)?.tenant.name;
 

@@ -409,7 +409,6 @@ function buildService(
     ...(plan.description === "" ? {} : { description: plan.description }),
     type: plan.type,
     environment: plan.environment,
-    adminServiceManagement: plan.adminServiceManagement,
     disableAuthentication: false,
     tenant: { id: plan.tenantId, name: parts.tenantName },
     webApp: parts.web,

@@ -31,6 +31,15 @@ export const SERVICE_OFFERS: Readonly<Record<ServiceType, ServiceOffer>> = Objec
     nativeApp: true,
     actions: ["import", "create"],
   },
+  adminServiceManagement: {
+    label: "Administration Service Management (CM 2207+)",
+    environments: ["AzurePublicCloud", "AzureUSGovernmentCloud"],
+    tenants: "multiple",
+    nativeApp: true,
+    actions: ["import", "create"],
+    notice:
+      "Administration Service Management gives AdminService its own web and native app: their tokens reach only /AdminService/, and the tenant's cloud management tokens lose /AdminService/ (its clients keep authenticating everywhere else). Only CMG virtual machine scale set (VMSS) deployments can enable it, not classic CMG.",
+  },
   logAnalytics: {
     label: "Log Analytics Connector",
     environments: ["AzurePublicCloud", "AzureUSGovernmentCloud"],
@@ -107,8 +116,20 @@ export function checkServiceChoice(choice: ServiceChoice, existing: readonly Exi
   if (!offer.nativeApp && choice.nativeAction !== undefined) {
     problems.push(`${offer.label} uses a web app only, no native app`);
   }
-  if (choice.adminServiceManagement && choice.type !== "cloudManagement") {
-    problems.push("Administration Service Management applies to cloud management only");
+  if (choice.adminServiceManagement) {
+    problems.push(
+      "--admin-service-management is replaced by its own service type: add a service with --type adminServiceManagement for this tenant",
+    );
+  }
+  if (choice.type === "adminServiceManagement") {
+    const cm = existing.find(
+      (s) => s.type === "cloudManagement" && s.tenantId.toLowerCase() === choice.tenantId.toLowerCase(),
+    );
+    if (!cm) {
+      problems.push(
+        `tenant ${choice.tenantId} has no cloud management service: add that first (Administration Service Management segments it)`,
+      );
+    }
   }
   return problems;
 }

@@ -157,7 +157,11 @@ export function renderDetails(v: ServiceView, nowMs: number): string {
     ["Service type", v.type],
     ["Azure environment", v.environment],
     ["Tenant", `${v.tenant.name} (${v.tenant.id})`],
-    ["Administration Service Management", v.adminServiceManagement ? "on" : "off"],
+    ...(v.type === "cloudManagement" && v.adminServiceManagement
+      ? ([
+          ["Administration Service Management", "on (deprecated flag: add a service of type adminServiceManagement)"],
+        ] as [string, string][])
+      : []),
     [
       "Entra authentication",
       v.type !== "cloudManagement" ? "n/a" : v.disableAuthentication ? "DISABLED for this tenant" : "enabled",

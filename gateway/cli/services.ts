@@ -139,8 +139,12 @@ Common options:
 
 add:
   -i, --interactive             ask for everything not given, page by page (default on a terminal)
-  --name N --description D --type cloudManagement|logAnalytics|storeForBusiness
-  --environment AzurePublicCloud|AzureUSGovernmentCloud --admin-service-management
+  --name N --description D --type cloudManagement|adminServiceManagement|logAnalytics|storeForBusiness
+      adminServiceManagement (CM 2207+, CMG VMSS only): AdminService's own web + native app for a tenant
+      that has a cloud management service; its tokens reach only /AdminService/, and that tenant's cloud
+      management tokens lose /AdminService/ (its clients keep authenticating everywhere else)
+  --environment AzurePublicCloud|AzureUSGovernmentCloud
+  --admin-service-management    (replaced by --type adminServiceManagement; refused with that advice)
   --tenant-id GUID --tenant-name NAME
   --web-app import|create|reuse
       import: --web-app-name --web-client-id --web-app-id-uri --web-secret-expiry DATE
@@ -148,7 +152,7 @@ add:
       create: --web-app-name [ConfigMgrService] --home-page-url [https://ConfigMgrService]
               --web-app-id-uri [api://{tenantId}/{name}] --secret-years 1|2
       reuse:  --reuse-web-from SERVICE
-  --native-app import|create|reuse   (cloud management only)
+  --native-app import|create|reuse   (cloud management and Administration Service Management)
       import: --native-app-name --native-client-id    create: --native-app-name --reply-url
       reuse:  --reuse-native-from SERVICE
   --secret-out FILE | --secret-inline   where a secret value goes (default secrets/{clientId}.secret, 0600)

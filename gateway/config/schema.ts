@@ -11,8 +11,11 @@ import { z } from "zod";
 /** A GUID in its canonical 8-4-4-4-12 hexadecimal form (Entra tenant and application IDs). */
 export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/** Service types offered by the Azure Services Wizard. */
-export const SERVICE_TYPES = ["cloudManagement", "logAnalytics", "storeForBusiness"] as const;
+/**
+ * Service types offered by the Azure Services Wizard. `adminServiceManagement` is CM 2207+ "Administration
+ * Service Management": its own web + native app whose tokens reach only `/AdminService/` (CMG VMSS only).
+ */
+export const SERVICE_TYPES = ["cloudManagement", "logAnalytics", "storeForBusiness", "adminServiceManagement"] as const;
 /** One of {@link SERVICE_TYPES}. */
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
@@ -79,7 +82,11 @@ export const AzureServiceSchema = z.strictObject({
   description: z.string().default(""),
   type: z.enum(SERVICE_TYPES),
   environment: z.enum(ENVIRONMENT_NAMES).default("AzurePublicCloud"),
-  /** CM 2207+ "Administration Service Management": this tenant's tokens reach only `/AdminService/`. */
+  /**
+   * Deprecated (before Administration Service Management became its own service type). Still read so old
+   * files load: `true` takes `/AdminService/` away from this tenant's cloud management tokens, with a warning
+   * that says how to migrate (`validate.ts`). Its clients keep authenticating everywhere else.
+   */
   adminServiceManagement: z.boolean().default(false),
   tenant: z.strictObject({ id: guid, name: nonEmpty }),
   webApp: WebAppSchema,
@@ -95,8 +102,9 @@ export const AzureServiceSchema = z.strictObject({
  */
 export const EnvironmentOverrideSchema = z.strictObject({
   authorityHost: nonEmpty.optional(),
-  issuerV1: nonEmpty.optional(),
-  issuerV2: nonEmpty.optional(),
+  /** One issuer template, or a list of them (every one accepted, each still bound to the token's `tid`). */
+  issuerV1: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
+  issuerV2: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
   jwksV1: nonEmpty.optional(),
   jwksV2: nonEmpty.optional(),
   /** PEM file of the CA that signs the authority's TLS certificate (the emulator's local CA). */
@@ -108,15 +116,23 @@ export const EnvironmentOverrideSchema = z.strictObject({
 /** A fully resolved environment: every template set. */
 export interface EnvironmentTemplates {
   readonly authorityHost: string;
-  readonly issuerV1: string;
-  readonly issuerV2: string;
+  /** Accepted v1 issuer templates, in order (the first is the one challenges and tools show). */
+  readonly issuersV1: readonly string[];
+  /** Accepted v2 issuer templates, in order. */
+  readonly issuersV2: readonly string[];
   readonly jwksV1: string;
   readonly jwksV2: string;
 }
 
 /**
- * Built-in environments from the cloud table of docs/architecture.md § Clouds. The US Government v1 issuer is unconfirmed by
- * Microsoft (docs/architecture.md § Clouds), which is one reason every template is overridable.
+ * Built-in environments (sources in docs/configuration.md § Issuers per cloud):
+ *
+ * - v2 issuers: each cloud's OpenID configuration document (`https://{authority}/{tid}/v2.0/.well-known/…`).
+ * - v1 public cloud: `https://sts.windows.net/{tid}/`, Microsoft's access-token reference.
+ * - v1 US Government: Microsoft's sources disagree — the access-token reference and the v1 discovery document
+ *   of the public cloud say `https://sts.windows.net/{tid}/`, the national-clouds page and the US Government
+ *   v1 discovery document say `https://login.microsoftonline.us/{tid}/`. Both are accepted by default, each
+ *   bound to the token's `tid` (first path segment), and the list stays overridable.
  *
  * Issuers are literal (the cloud's identity does not move), JWKS URLs follow `{authority}`: pointing
  * `authorityHost` at a local emulator that issues real-cloud issuer strings (ours does) changes where keys
@@ -125,15 +141,15 @@ export interface EnvironmentTemplates {
 export const DEFAULT_ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentTemplates>> = Object.freeze({
   AzurePublicCloud: Object.freeze({
     authorityHost: "login.microsoftonline.com",
-    issuerV1: "https://sts.windows.net/{tenantid}/",
-    issuerV2: "https://login.microsoftonline.com/{tenantid}/v2.0",
+    issuersV1: Object.freeze(["https://sts.windows.net/{tenantid}/"]),
+    issuersV2: Object.freeze(["https://login.microsoftonline.com/{tenantid}/v2.0"]),
     jwksV1: "https://{authority}/{tenantid}/discovery/keys",
     jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
   }),
   AzureUSGovernmentCloud: Object.freeze({
     authorityHost: "login.microsoftonline.us",
-    issuerV1: "https://sts.windows.net/{tenantid}/",
-    issuerV2: "https://login.microsoftonline.us/{tenantid}/v2.0",
+    issuersV1: Object.freeze(["https://sts.windows.net/{tenantid}/", "https://login.microsoftonline.us/{tenantid}/"]),
+    issuersV2: Object.freeze(["https://login.microsoftonline.us/{tenantid}/v2.0"]),
     jwksV1: "https://{authority}/{tenantid}/discovery/keys",
     jwksV2: "https://{authority}/{tenantid}/discovery/v2.0/keys",
   }),
@@ -146,15 +162,28 @@ export const RouteSchema = z.strictObject({
   requirement: z.enum(ROUTE_REQUIREMENTS),
   /** Forward the client's `Authorization` header upstream. Default: false for anonymous, true otherwise. */
   forwardAuthorization: z.boolean().optional(),
+  /**
+   * Client apps (`appid` / `azp`) this route accepts besides the tenant's registered native app, e.g. the
+   * app registration of AdminService tooling. Lower-cased GUIDs.
+   */
+  clientApps: z.array(guid).default([]),
+  /** A delegated scope the token's `scp` must contain (e.g. `user_impersonation`); unset: no scope check. */
+  requiredScope: z
+    .string()
+    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: "must be one scope token (RFC 6749 §3.3)" })
+    .optional(),
+  /** Accept app-only tokens (`roles`, no `scp`) on this route. Default false: CM endpoints serve users and devices. */
+  allowAppOnly: z.boolean().default(false),
 });
 
 /**
- * Configuration Manager's default routes (docs/architecture.md § Configuration model), used when the file sets no `routes`.
- * `/CCM_Proxy_ServerAuth/` is the AADAuthInfo discovery endpoint clients call before they have a token.
+ * Configuration Manager's default routes (docs/architecture.md § Configuration model), used when the file
+ * sets no `routes`. They match the management point's own paths: a CMG path (`/CCM_Proxy_ServerAuth/{id}/…`,
+ * `/CCM_Proxy_MutualAuth/{id}/…`) is matched on its inner path (`http/cmg-path.ts`); only
+ * `/CCM_Proxy_ServerAuth/AADAuthInfo` is anonymous under those prefixes, and the gateway answers it itself.
  */
 export const DEFAULT_ROUTES: ReadonlyArray<z.input<typeof RouteSchema>> = Object.freeze([
   Object.freeze({ prefix: "/SMS_MP/.sms_aut", requirement: "anonymous" as const, forwardAuthorization: false }),
-  Object.freeze({ prefix: "/CCM_Proxy_ServerAuth/", requirement: "anonymous" as const, forwardAuthorization: false }),
   // The MP exchanges the Entra token for a CCM token, so it needs to see it.
   Object.freeze({ prefix: "/CCM_STS", requirement: "entra" as const, forwardAuthorization: true }),
   // The MP authenticates these itself (CCM token or PKI).
@@ -199,6 +228,11 @@ export const AuthSettingsSchema = z.strictObject({
     .refine((a) => new Set(a).size === a.length, { message: "must not repeat an algorithm" }),
   maxTokenBytes: positiveInt.max(1_048_576).default(16_384),
   clockSkewSec: nonNegativeInt.max(3_600).default(300),
+  /**
+   * Longest accepted token lifetime, `exp − iat`. Default 28 h: above Entra's longest lifetime (CAE tokens,
+   * up to 28 h), far below a forged "ten-year" token.
+   */
+  maxTokenLifetimeSec: positiveInt.default(100_800),
   /** Refuse device tokens that carry no `appid`/`azp` (Entra often omits it on device tokens). */
   deviceTokenRequireClientApp: z.boolean().default(false),
   jwks: JwksSettingsSchema.prefault({}),
@@ -239,6 +273,18 @@ export const UpstreamSchema = z.strictObject({
   queueTimeoutMs: positiveInt.default(2_000),
   /** Per worker: the most requests waiting for an upstream connection; beyond it, 503 at once. */
   maxQueuedRequests: nonNegativeInt.default(1_024),
+});
+
+/** CMG MP/site IDs (`/CCM_Proxy_ServerAuth/{id}/…`): decimal, as the CMG connection point writes them. */
+export const MANAGEMENT_POINT_ID_PATTERN = /^[0-9]{1,20}$/;
+
+/**
+ * One management point (or site, for AdminService) a CMG path may name. Without `url`, requests go to
+ * `upstream.url`; TLS material and timeouts are always `upstream`'s.
+ */
+export const ManagementPointSchema = z.strictObject({
+  id: z.string().regex(MANAGEMENT_POINT_ID_PATTERN, { message: "must be a decimal MP or site ID (up to 20 digits)" }),
+  url: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
 });
 
 /** The gateway's own listener. */
@@ -294,6 +340,11 @@ export const ConfigSchema = z.strictObject({
   routes: z.array(RouteSchema).optional(),
   auth: AuthSettingsSchema.prefault({}),
   upstream: UpstreamSchema,
+  /**
+   * The MP/site IDs of CMG paths (`/CCM_Proxy_ServerAuth/{id}/…`) and where each goes. Empty (the default): every ID goes to `upstream`, as
+   * with one management point. Listed: an ID not listed is answered 404 and nothing is forwarded.
+   */
+  managementPoints: z.array(ManagementPointSchema).default([]),
   listen: ListenSchema.prefault({}),
   admin: AdminSchema.prefault({}),
   metrics: MetricsSchema.prefault({}),

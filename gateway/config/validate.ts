@@ -7,6 +7,7 @@
  * | service | tenants | clouds | web app | native app | actions |
  * |---|---|---|---|---|---|
  * | cloud management | many, each distinct | public, US Gov | yes | yes | import, create |
+ * | Administration Service Management (CM 2207+, CMG VMSS only) | one per cloud management tenant | as that tenant | yes | yes | import, create |
  * | Log Analytics | one | public, US Gov | yes | no | import (removed in CM 2107: warning) |
  * | Store for Business | one | public | yes | no | import, create |
  *
@@ -69,6 +70,10 @@ export interface AzureService {
   readonly description: string;
   readonly type: ServiceType;
   readonly environment: EnvironmentName;
+  /**
+   * Deprecated cloud-management flag (see `schema.ts`): `true` takes `/AdminService/` away from this
+   * tenant's cloud management tokens, like an `adminServiceManagement` service does.
+   */
   readonly adminServiceManagement: boolean;
   readonly tenant: { readonly id: string; readonly name: string };
   readonly webApp: WebApp;
@@ -88,6 +93,19 @@ export interface Route {
   readonly prefix: string;
   readonly requirement: RouteRequirement;
   readonly forwardAuthorization: boolean;
+  /** Extra accepted client apps (lower-case GUIDs) besides the tenant's own native app. */
+  readonly clientApps: readonly string[];
+  /** A scope `scp` must contain, when set. */
+  readonly requiredScope: string | undefined;
+  /** App-only tokens accepted here. */
+  readonly allowAppOnly: boolean;
+}
+
+/** One CMG MP/site ID and the origin its requests go to. */
+export interface ManagementPoint {
+  readonly id: string;
+  /** `upstream.url` when the file gives none. */
+  readonly url: string;
 }
 
 /** The upstream management point, with its files read. */
@@ -139,6 +157,8 @@ export interface GatewayConfig {
   readonly routes: readonly Route[];
   readonly auth: DeepReadonly<AuthSettings>;
   readonly upstream: Upstream;
+  /** CMG MP/site IDs; empty: every ID goes to `upstream`. */
+  readonly managementPoints: readonly ManagementPoint[];
   readonly listen: Listen;
   readonly admin: Admin;
   readonly metrics: DeepReadonly<MetricsSettings>;
@@ -209,6 +229,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const upstream = root.upstream === undefined ? undefined : resolveUpstream(root.upstream, ctx);
   const listen = root.listen === undefined ? undefined : resolveListen(root.listen, ctx);
   const admin = root.admin === undefined ? undefined : resolveAdmin(root.admin, ctx);
+  const managementPoints = resolveManagementPoints(root.managementPoints ?? [], upstream?.url ?? "", ctx);
 
   if (
     ctx.problems.length > 0 ||
@@ -226,6 +247,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     routes,
     auth: parsed.data.auth,
     upstream,
+    managementPoints,
     listen,
     admin,
     metrics: parsed.data.metrics,
@@ -327,6 +349,8 @@ function parseParts(raw: unknown): Partial<ParsedConfig> {
   if (listen.success) out.listen = listen.data;
   const admin = shape.admin.safeParse(raw.admin);
   if (admin.success) out.admin = admin.data;
+  const mps = shape.managementPoints.safeParse(raw.managementPoints);
+  if (mps.success) out.managementPoints = mps.data;
   return out;
 }
 
@@ -502,8 +526,33 @@ function checkServiceDetails(services: readonly IndexedService[], ctx: Context):
         if (service.nativeApp === undefined) {
           ctx.problem(where, "cloud management needs a nativeApp (the client app clients request tokens with)");
         }
+        if (service.adminServiceManagement) {
+          // Migration from the flag to the service type: keep the segmentation (fail closed), say how to move on.
+          ctx.warn(
+            `${where}.adminServiceManagement`,
+            "deprecated: Administration Service Management is now its own service (type: adminServiceManagement) " +
+              "with its own web and native app. Until you add one for this tenant, this flag only takes /AdminService/ " +
+              "away from this tenant's cloud management tokens; its clients keep authenticating everywhere else. " +
+              "Add the service (entra-gateway-services add --type adminServiceManagement), then remove this key",
+          );
+        }
         break;
       }
+      case "adminServiceManagement":
+        if (service.nativeApp === undefined) {
+          ctx.problem(
+            where,
+            "Administration Service Management needs a nativeApp (the app AdminService tools sign in with)",
+          );
+        }
+        if (service.adminServiceManagement)
+          ctx.problem(where, "adminServiceManagement applies to cloud management only");
+        // The seed's note on the option.
+        ctx.warn(
+          where,
+          "Administration Service Management applies only to CMG virtual machine scale set (VMSS) deployments, not classic CMG",
+        );
+        break;
       case "logAnalytics":
         if (service.nativeApp !== undefined) ctx.problem(where, "Log Analytics uses a web app only, no nativeApp");
         if (service.webApp.origin !== "imported") {
@@ -523,6 +572,7 @@ function checkServiceDetails(services: readonly IndexedService[], ctx: Context):
         break;
     }
     if (service.type !== "cloudManagement" && service.disableAuthentication) {
+      // An Administration Service Management service follows its tenant's cloud management flag.
       ctx.warn(where, "disableAuthentication has no effect outside cloud management services");
     }
   }
@@ -535,9 +585,66 @@ function checkServiceDetails(services: readonly IndexedService[], ctx: Context):
       );
     }
   }
+  checkAdminServiceTenants(services, ctx);
   if ((countByType.get("cloudManagement") ?? []).length === 0) {
     ctx.warn("azureServices", "no cloud management service: every Entra-authenticated route will be refused");
   }
+}
+
+/**
+ * Administration Service Management segments a cloud management tenant's privileges: one per tenant, and
+ * only for a tenant that has a cloud management service in the same environment.
+ */
+function checkAdminServiceTenants(services: readonly IndexedService[], ctx: Context): void {
+  const cm = new Map<string, ParsedAzureService>();
+  for (const { service } of services) {
+    if (service.type === "cloudManagement") cm.set(service.tenant.id.toLowerCase(), service);
+  }
+  const seen = new Map<string, number>();
+  for (const { index, service } of services) {
+    if (service.type !== "adminServiceManagement") continue;
+    const where = serviceWhere(index, service);
+    const tenant = service.tenant.id.toLowerCase();
+    const other = seen.get(tenant);
+    if (other !== undefined) {
+      ctx.problem(where, `tenant ${tenant} already has Administration Service Management (azureServices[${other}])`);
+    } else seen.set(tenant, index);
+    const owner = cm.get(tenant);
+    if (owner === undefined) {
+      ctx.problem(
+        where,
+        `tenant ${tenant} has no cloud management service: Administration Service Management segments one`,
+      );
+    } else if (owner.environment !== service.environment) {
+      ctx.problem(
+        where,
+        `environment ${service.environment} differs from its cloud management service's (${owner.environment})`,
+      );
+    } else if (
+      owner.webApp.clientId.toLowerCase() === service.webApp.clientId.toLowerCase() ||
+      owner.webApp.appIdUri.replace(/\/$/, "") === service.webApp.appIdUri.replace(/\/$/, "")
+    ) {
+      ctx.problem(
+        where,
+        "webApp must be its own app registration, not the cloud management web app (the seed: segment privileges)",
+      );
+    }
+  }
+}
+
+function resolveManagementPoints(
+  entries: ParsedConfig["managementPoints"],
+  upstreamUrl: string,
+  ctx: Context,
+): readonly ManagementPoint[] {
+  const seen = new Set<string>();
+  const out: ManagementPoint[] = [];
+  entries.forEach((mp, index) => {
+    if (seen.has(mp.id)) ctx.problem(`managementPoints[${index}].id`, `${mp.id} is listed twice`);
+    seen.add(mp.id);
+    out.push({ id: mp.id, url: mp.url ?? upstreamUrl });
+  });
+  return out;
 }
 
 function resolveEnvironments(
@@ -549,18 +656,20 @@ function resolveEnvironments(
     const where = `environments.${name}`;
     const o = overrides[name] ?? {};
     const d = DEFAULT_ENVIRONMENTS[name];
+    const list = (v: string | string[] | undefined, fallback: readonly string[]) =>
+      v === undefined ? fallback : typeof v === "string" ? [v] : v;
     const env = {
       authorityHost: o.authorityHost ?? d.authorityHost,
-      issuerV1: o.issuerV1 ?? d.issuerV1,
-      issuerV2: o.issuerV2 ?? d.issuerV2,
+      issuersV1: list(o.issuerV1, d.issuersV1),
+      issuersV2: list(o.issuerV2, d.issuersV2),
       jwksV1: o.jwksV1 ?? d.jwksV1,
       jwksV2: o.jwksV2 ?? d.jwksV2,
     };
     if (!AUTHORITY_HOST_PATTERN.test(env.authorityHost)) {
       ctx.problem(`${where}.authorityHost`, `must be a host name with an optional :port, got ${env.authorityHost}`);
     }
-    checkTemplate(env.issuerV1, env.authorityHost, `${where}.issuerV1`, true, ctx);
-    checkTemplate(env.issuerV2, env.authorityHost, `${where}.issuerV2`, true, ctx);
+    for (const t of env.issuersV1) checkTemplate(t, env.authorityHost, `${where}.issuerV1`, true, ctx);
+    for (const t of env.issuersV2) checkTemplate(t, env.authorityHost, `${where}.issuerV2`, true, ctx);
     checkTemplate(env.jwksV1, env.authorityHost, `${where}.jwksV1`, false, ctx);
     checkTemplate(env.jwksV2, env.authorityHost, `${where}.jwksV2`, false, ctx);
     let ca: string | undefined;
@@ -623,6 +732,16 @@ function resolveRoutes(routes: ParsedConfig["routes"], ctx: Context): readonly R
       ctx.problem(`${where}.prefix`, "must be a plain path (no ?, #, %, \\, whitespace or . / .. segments)");
     }
     const lower = route.prefix.toLowerCase();
+    if (lower.startsWith("/ccm_proxy_")) {
+      // CMG paths are parsed before any rule (http/cmg-path.ts); a rule here could only ever widen access.
+      ctx.problem(
+        `${where}.prefix`,
+        "must be a management point path: /CCM_Proxy_ServerAuth/{id}/… and /CCM_Proxy_MutualAuth/{id}/… are matched on their inner path",
+      );
+    }
+    if (route.allowAppOnly && route.requirement !== "entra" && route.requirement !== "user") {
+      ctx.problem(`${where}.allowAppOnly`, `applies to Entra-authenticated routes only, not ${route.requirement}`);
+    }
     out.forEach((earlier, earlierIndex) => {
       // First match wins, so a later rule under an earlier prefix can never apply.
       if (lower.startsWith(earlier.prefix.toLowerCase())) {
@@ -636,6 +755,9 @@ function resolveRoutes(routes: ParsedConfig["routes"], ctx: Context): readonly R
       prefix: route.prefix,
       requirement: route.requirement,
       forwardAuthorization: route.forwardAuthorization ?? route.requirement !== "anonymous",
+      clientApps: (route.clientApps ?? []).map((id) => id.toLowerCase()),
+      requiredScope: route.requiredScope,
+      allowAppOnly: route.allowAppOnly ?? false,
     });
   });
   return out;
@@ -644,6 +766,9 @@ function resolveRoutes(routes: ParsedConfig["routes"], ctx: Context): readonly R
 function checkAuth(auth: AuthSettings, ctx: Context): void {
   if (auth.jwks.refreshIntervalMs > auth.jwks.ttlMs) {
     ctx.problem("auth.jwks.refreshIntervalMs", "must not exceed auth.jwks.ttlMs");
+  }
+  if (auth.maxTokenLifetimeSec < 3_600) {
+    ctx.warn("auth.maxTokenLifetimeSec", "below 1 h: Entra issues tokens for 60–90 minutes, many will be refused");
   }
   if (auth.jwks.retryMinMs > auth.jwks.retryMaxMs) {
     ctx.problem("auth.jwks.retryMinMs", "must not exceed auth.jwks.retryMaxMs");

@@ -15,6 +15,19 @@ export interface AadAuthInfo {
   readonly Authority: string;
 }
 
+/**
+ * The `TenantID` query parameter (case-insensitive name, as IIS reads query names), from a raw query string.
+ *
+ * @param query the part after `?`, or undefined
+ */
+export function tenantIdParam(query: string | undefined): string | undefined {
+  if (query === undefined) return undefined;
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (name.toLowerCase() === "tenantid") return value;
+  }
+  return undefined;
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The answer for `tenantId`, or undefined when the tenant is not onboarded (or disabled, or malformed). */

@@ -1,8 +1,8 @@
 /**
- * Which headers cross the gateway (docs/architecture.md § Proxy): hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1),
- * inbound `x-entra-*` identity headers are always stripped and the gateway adds its own, `X-Forwarded-*` are
- * set by the gateway (never trusted from the client), and `Authorization` goes upstream only when the route
- * says so.
+ * Which headers cross the gateway (docs/architecture.md § Proxy): hop-by-hop headers are dropped both ways
+ * (RFC 9110 §7.6.1), inbound identity-style headers ({@link STRIPPED_INBOUND_HEADERS}) are always stripped and
+ * the gateway adds its own `x-entra-*`, `X-Forwarded-*` are set by the gateway (never trusted from the client),
+ * and `Authorization` goes upstream only when the route says so.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Principal, PrincipalKind } from "../auth/claims.js";
@@ -31,6 +31,47 @@ const GATEWAY_OWNED = new Set([
   "forwarded",
 ]);
 
+/**
+ * Identity-style headers a client must never be able to hand the management point (documented in
+ * `docs/architecture.md`, "Headers"): names ending in `*` are prefixes, the others exact (lower case).
+ *
+ * - `x-entra-*`: the gateway's own identity headers;
+ * - `x-ms-client-principal*`, `x-ms-token-*`: App Service / Easy Auth identity headers, which IIS modules
+ *   and ASP.NET code on the MP may trust;
+ * - `x-original-url`, `x-rewrite-url`: IIS URL Rewrite / ARR headers that make IIS serve another path than
+ *   the one the gateway authorized;
+ * - `x-arr-clientcert`, `x-client-cert`, `ssl-client-cert`: a client certificate as a front end forwards it
+ *   (the MP would take it for a PKI client);
+ * - `x-real-ip`: the client address as a front end saw it (the gateway sets `X-Forwarded-For` itself).
+ */
+export const STRIPPED_INBOUND_HEADERS: readonly string[] = Object.freeze([
+  "x-entra-*",
+  "x-ms-client-principal*",
+  "x-ms-token-*",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-arr-clientcert",
+  "x-client-cert",
+  "ssl-client-cert",
+  "x-real-ip",
+]);
+
+const STRIPPED_EXACT = new Set(STRIPPED_INBOUND_HEADERS.filter((h) => !h.endsWith("*")));
+const STRIPPED_PREFIXES = STRIPPED_INBOUND_HEADERS.filter((h) => h.endsWith("*")).map((h) => h.slice(0, -1));
+
+/**
+ * Is an inbound header (lower-case name, as Node gives it) one the gateway strips?
+ *
+ * @param name lower-case header name
+ */
+export function isStrippedInboundHeader(name: string): boolean {
+  if (STRIPPED_EXACT.has(name)) return true;
+  // Only `x-` and `ssl-` names can match: skip the prefix scan for every other header.
+  if (name.charCodeAt(0) !== 0x78) return false;
+  for (const prefix of STRIPPED_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
+
 /** The identity headers the gateway adds for the management point. */
 export const IDENTITY_HEADERS = {
   tenantId: "x-entra-tenant-id",
@@ -45,6 +86,7 @@ const KIND_HEADER_VALUE: Readonly<Record<PrincipalKind, string>> = {
   user: "user",
   device: "device",
   userDevice: "user+device",
+  app: "app",
 };
 
 /** Field names listed in `Connection` (RFC 9110 §7.6.1: they are hop-by-hop too). */
@@ -82,7 +124,7 @@ export function upstreamRequestHeaders(
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || extra?.has(name)) continue;
     // Identity headers come only from the gateway: a client's copies never reach the MP.
-    if (name.startsWith("x-entra-")) continue;
+    if (isStrippedInboundHeader(name)) continue;
     if (name === "authorization" && !ctx.forwardAuthorization) continue;
     out[name] = value;
   }

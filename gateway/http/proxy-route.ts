@@ -6,10 +6,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Authenticator, AuthResult } from "../auth/authenticate.js";
-import { type Rejection, rejectionResponse } from "../auth/rejection.js";
+import { type Rejection, reject, rejectionResponse } from "../auth/rejection.js";
 import { bearerOf, tokenFingerprint } from "../observability/logger.js";
+import { aadAuthInfo, tenantIdParam } from "./aad-auth-info.js";
+import { managementPointUrl, parseRequestTarget } from "./cmg-path.js";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
-import { UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
+import { createUpstreamClient, UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
 import {
   BodyStalledError,
   BodyTooLargeError,
@@ -40,6 +42,31 @@ export interface RequestOutcome {
   readonly authSeconds?: number;
   /** Seconds from sending upstream to the MP's response headers (proxied requests only). */
   readonly upstreamSeconds?: number;
+}
+
+/**
+ * The upstream of each management point origin: the default one (`upstream.url`) plus one pool per other
+ * origin a CMG MP/site ID maps to, created on first use with `upstream`'s TLS material and timeouts.
+ */
+function createUpstreamSelector(defaultClient: UpstreamClient) {
+  const others = new Map<string, UpstreamClient>();
+  return {
+    /** The client for a CMG ID, or undefined when the ID is not routed (`managementPoints`). */
+    select(config: ProxyRouteDeps["authenticator"]["config"], mpId: string): UpstreamClient | undefined {
+      const url = managementPointUrl(config, mpId);
+      if (url === undefined) return undefined;
+      if (url === config.upstream.url) return defaultClient;
+      let client = others.get(url);
+      if (client === undefined) {
+        client = createUpstreamClient({ ...config.upstream, url });
+        others.set(url, client);
+      }
+      return client;
+    },
+    async close(): Promise<void> {
+      await Promise.all([...others.values()].map((c) => c.close()));
+    },
+  };
 }
 
 /** Upstream responses with a declared length up to this are buffered and written at once. */
@@ -76,6 +103,9 @@ function sendError(
   return reply.code(status).headers(headers).send(body);
 }
 
+const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
+const MANAGEMENT_POINT_UNKNOWN = Object.freeze(reject("management_point_unknown"));
+
 function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
   // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
   return req.raw.headersDistinct.authorization;
@@ -83,7 +113,9 @@ function authorizationValues(req: FastifyRequest): readonly string[] | undefined
 
 /** Registers the catch-all proxy route on `app`. */
 export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): void {
-  const { authenticator, upstream, log } = deps;
+  const { authenticator, log } = deps;
+  const upstreams = createUpstreamSelector(deps.upstream);
+  app.addHook("onClose", () => upstreams.close());
   const bodyLimit = () => authenticator.config.listen.bodyLimitBytes;
 
   // Bodies are not parsed: the stream goes upstream as it arrives. Forms are read (bounded) for RFC 6750 §2.2.
@@ -130,6 +162,25 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
   };
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    // Which management point, which of its paths (CMG forms: route rules apply to the inner path).
+    const target = parseRequestTarget(req.url);
+    if (target.kind === "aadAuthInfo") {
+      // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
+      if (req.method !== "GET" && req.method !== "HEAD") return sendError(reply, 404, {});
+      const info = aadAuthInfo(authenticator.config, tenantIdParam(target.query));
+      if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
+      return reply.header("cache-control", "no-store").send(info);
+    }
+    if (target.kind === "badId") return answerRejection(req, reply, ROUTE_UNKNOWN, 0);
+    let upstream = deps.upstream;
+    let url = req.url;
+    if (target.kind === "cmg") {
+      const selected = upstreams.select(authenticator.config, target.mpId);
+      // An ID the gateway does not route: 404, nothing forwarded (not even an authenticated request).
+      if (selected === undefined) return answerRejection(req, reply, MANAGEMENT_POINT_UNKNOWN, 0);
+      upstream = selected;
+      url = target.url;
+    }
     const raw = req.raw;
     const withBody = hasBody(raw);
     if (withBody && declaredTooLarge(raw, bodyLimit())) {
@@ -140,7 +191,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     const form = withBody && isFormBody(raw) ? (req.body as string | undefined) : undefined;
     const authStarted = performance.now();
     const pending = authenticator.authenticate({
-      url: req.url,
+      url,
       authorization: authorizationValues(req),
       formBody: form,
     });
@@ -188,7 +239,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     try {
       const res = await upstream.forward({
         method: req.method,
-        path: req.url,
+        path: url,
         headers,
         body: body as never,
         admission: principal === undefined ? "unauthenticated" : "authenticated",

@@ -1,22 +1,33 @@
 /**
  * `entra-gateway explain-token`: "why was this client refused?" Walks a token through the gateway's
- * pipeline one step at a time (docs/architecture.md § Hot path: route, extract, decode, tenant, policy, issuer, keys, signature,
+ * pipeline one step at a time (docs/architecture.md § Hot path: target — the CMG form
+ * `/CCM_Proxy_ServerAuth/{id}/…` or `/CCM_Proxy_MutualAuth/{id}/…` and the management point it names —, route,
+ * extract, decode, tenant, policy, issuer, keys, signature,
  * claims), saying what each step found, then gives the verdict of the real authenticator — the same code the
  * gateway runs — with the HTTP answer it maps to. Keys are fetched from the configured JWKS URLs, exactly as
  * the gateway would. The token itself is never printed: only its SHA-256 fingerprint.
  */
 import { type AuthResult, createAuthenticator } from "../auth/authenticate.js";
-import { classifyToken, keyIssuerMatches, matchIssuer, validateClaims } from "../auth/claims.js";
+import {
+  claimSettingsOf,
+  classifyToken,
+  keyIssuerMatches,
+  matchIssuer,
+  tokenService,
+  validateClaims,
+} from "../auth/claims.js";
 import type { Clock } from "../auth/clock.js";
 import { decodeToken } from "../auth/decode.js";
 import { extractBearerToken } from "../auth/extract.js";
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { createJwksStore, isKey, type JwksFetcher } from "../auth/keys/jwks-store.js";
-import { checkPolicy, compileRoutes, isSafePath, matchRoute } from "../auth/policy.js";
-import { type RejectionReason, rejectionResponse } from "../auth/rejection.js";
+import { checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "../auth/policy.js";
+import { type RejectionReason, reject, rejectionResponse } from "../auth/rejection.js";
 import { isTenant, resolveTenant } from "../auth/tenants.js";
 import { isSupportedAlg, verifySignature } from "../auth/verify.js";
 import type { GatewayConfig } from "../config/validate.js";
+import { aadAuthInfo, tenantIdParam } from "../http/aad-auth-info.js";
+import { managementPointUrl, parseRequestTarget } from "../http/cmg-path.js";
 import { tokenFingerprint } from "../observability/logger.js";
 
 /** One step of the walk. `skipped`: an earlier step already decided. */
@@ -88,11 +99,53 @@ export async function explainToken(options: ExplainOptions): Promise<Explanation
   const add = (step: string, ok: boolean, detail: string) => steps.push({ step, result: ok ? "ok" : "failed", detail });
   try {
     await keys.whenSettled();
-    walk(url, token);
+    const fingerprint = token && tokenFingerprint(token);
+    // The same target parsing as the proxy route: CMG forms are judged on their inner path.
+    const target = parseRequestTarget(url);
+    let inner = url;
+    if (target.kind === "aadAuthInfo") {
+      const info = aadAuthInfo(config, tenantIdParam(target.query));
+      add(
+        "target",
+        info !== undefined,
+        info === undefined
+          ? "AADAuthInfo (anonymous, answered by the gateway): tenant not onboarded, or its Entra authentication is off (404)"
+          : `AADAuthInfo (anonymous, answered by the gateway): client app ${info.ClientAppId}, resource ${info.ResourceUri}`,
+      );
+      const verdict: ExplainVerdict =
+        info === undefined
+          ? { accepted: false, reason: "route_unknown", status: 404, wwwAuthenticate: undefined }
+          : { accepted: true, detail: "AADAuthInfo answered by the gateway, no token needed" };
+      return { path: url, fingerprint, steps, verdict };
+    }
+    if (target.kind === "badId") {
+      add("target", false, "a CMG prefix without a decimal MP/site ID and an inner path: route_unknown (404)");
+      return { path: url, fingerprint, steps, verdict: verdictOf(reject("route_unknown")) };
+    }
+    if (target.kind === "cmg") {
+      const origin = managementPointUrl(config, target.mpId);
+      if (origin === undefined) {
+        add(
+          "target",
+          false,
+          `CMG ${target.channel} path for MP/site ID ${target.mpId}, which is not in managementPoints: management_point_unknown (404), nothing forwarded`,
+        );
+        return { path: url, fingerprint, steps, verdict: verdictOf(reject("management_point_unknown")) };
+      }
+      add(
+        "target",
+        true,
+        `CMG ${target.channel} path, MP/site ID ${target.mpId} → ${origin}; route rules apply to the inner path ${target.url}, which goes upstream`,
+      );
+      inner = target.url;
+    } else {
+      add("target", true, `management point path (no CMG prefix) → ${config.upstream.url}`);
+    }
+    walk(inner, token);
     const authorization = token === undefined ? undefined : `Bearer ${token}`;
-    const pending = authenticator.authenticate({ url, authorization });
+    const pending = authenticator.authenticate({ url: inner, authorization });
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
-    return { path: url, fingerprint: token && tokenFingerprint(token), steps, verdict: verdictOf(result) };
+    return { path: url, fingerprint, steps, verdict: verdictOf(result) };
   } finally {
     keys.close();
     await http?.close();
@@ -173,18 +226,24 @@ export async function explainToken(options: ExplainOptions): Promise<Explanation
       `${tenant.tenantId} → ${tenant.serviceName} (${tenant.environment})${tenant.disabled ? ", Entra authentication DISABLED" : ""}${tenant.adminServiceManagement ? ", Administration Service Management on" : ""}`,
     );
     const kind = classifyToken(payload);
-    const refused = checkPolicy(tenant, route, kind, path);
+    const service = tokenService(tenant, payload.aud);
+    const refused = checkPolicy(tenant, route, kind, path, service);
+    const serviceText = service === undefined ? "audience of no service" : `${service} token`;
     if (refused !== undefined) {
-      add("policy", false, `${refused.reason}: ${kind} token, route requires ${route.requirement}`);
+      add(
+        "policy",
+        false,
+        `${refused.reason}: ${kind} token (${serviceText}), route requires ${route.requirement}${route.allowAppOnly ? " (app-only allowed)" : ""}`,
+      );
       return;
     }
-    add("policy", true, `${kind} token allowed on a ${route.requirement} route`);
+    add("policy", true, `${kind} token (${serviceText}) allowed on a ${route.requirement} route`);
     const version = matchIssuer(tenant, payload.iss);
     if (version === undefined) {
       add(
         "issuer",
         false,
-        `issuer_invalid: ${JSON.stringify(payload.iss)} is neither ${tenant.issuerV1} nor ${tenant.issuerV2}`,
+        `issuer_invalid: ${JSON.stringify(payload.iss)} is none of ${[...tenant.issuersV1, ...tenant.issuersV2].join(", ")}`,
       );
       return;
     }
@@ -220,22 +279,37 @@ export async function explainToken(options: ExplainOptions): Promise<Explanation
       payload,
       tenant,
       version,
-      kind === "app" || kind === "unknown" ? "user" : kind,
+      kind === "unknown" ? "user" : kind,
       nowMs / 1000,
-      {
-        clockSkewSec: config.auth.clockSkewSec,
-        deviceTokenRequireClientApp: config.auth.deviceTokenRequireClientApp,
-      },
+      claimSettingsOf(config),
     );
     const client = version === 1 ? payload.appid : payload.azp;
     const exp = typeof payload.exp === "number" ? `exp ${describeAge(payload.exp - nowMs / 1000)}` : "no exp";
     const nbf = typeof payload.nbf === "number" ? `, nbf ${describeAge(payload.nbf - nowMs / 1000)}` : "";
-    const summary = `aud ${JSON.stringify(payload.aud)}, ${version === 1 ? "appid" : "azp"} ${JSON.stringify(client)}, ${exp}${nbf} (skew ${config.auth.clockSkewSec} s)`;
+    const iat =
+      typeof payload.iat === "number" ? `, iat ${describeAge(payload.iat - nowMs / 1000)}` : ", no numeric iat";
+    const lifetime =
+      typeof payload.iat === "number" && typeof payload.exp === "number"
+        ? `, lifetime ${describeAge(payload.exp - payload.iat).replace(/^in /, "")} (max ${config.auth.maxTokenLifetimeSec} s)`
+        : "";
+    const summary = `aud ${JSON.stringify(payload.aud)}, ${version === 1 ? "appid" : "azp"} ${JSON.stringify(client)}, ${exp}${nbf}${iat}${lifetime} (skew ${config.auth.clockSkewSec} s)`;
     if (!("kind" in claims)) {
       add("claims", false, `${claims.reason}: ${summary}`);
       return;
     }
     add("claims", true, summary);
+    const grant = checkGrant(tenant, route, claims);
+    if (grant !== undefined) {
+      add(
+        "grant",
+        false,
+        `${grant.reason}: route ${route.prefix} accepts client apps ${[...route.clientApps].join(", ") || "(the tenant's own only)"}${route.requiredScope ? `, requires scope ${route.requiredScope}; token scp ${JSON.stringify(claims.scopes.join(" "))}` : ""}`,
+      );
+      return;
+    }
+    if (route.clientApps.length > 0 || route.requiredScope !== undefined) {
+      add("grant", true, `client app and scope accepted by route ${route.prefix}`);
+    }
   }
 }
 

@@ -23,7 +23,6 @@ describe("services add --interactive", () => {
         "CMG and user discovery", // Description
         "1", // Azure service: cloud management
         "", // Azure environment [AzurePublicCloud]
-        "n", // Administration Service Management
         "not-a-guid", // tenant ID, refused…
         t.id, // …and asked again
         "import", // Web app
@@ -58,7 +57,6 @@ describe("services add --interactive", () => {
       description: "CMG and user discovery",
       type: "cloudManagement",
       environment: "AzurePublicCloud",
-      adminServiceManagement: false,
       tenant: { id: t.id, name: t.name },
       webApp: {
         clientId: t.serverAppId,
@@ -97,7 +95,9 @@ describe("services add --interactive", () => {
     expect(run.stdout).toContain(
       "Azure environment: AzurePublicCloud (the only one Microsoft Store for Business supports)",
     );
-    expect(run.stdout).not.toContain("Administration Service Management");
+    // The wizard's menu offers Administration Service Management as a service of its own, never as a question.
+    expect(run.stdout).toContain("Administration Service Management (CM 2207+)");
+    expect(run.stdout).not.toContain("restrict this tenant's tokens");
     expect(run.userCodes).toHaveLength(1);
     const created = t.apps.find((a) => a.displayName === "StoreApp");
     expect(created?.identifierUris).toEqual([`api://${t.id}/StoreApp`]);

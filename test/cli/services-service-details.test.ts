@@ -116,3 +116,52 @@ describe("Service details rules in services add", () => {
     expect(run.userCodes).toEqual([]);
   });
 });
+
+describe("Administration Service Management in services add (its own service type)", () => {
+  it("when it is added for a tenant without a cloud management service, then it is refused before anything is created", async () => {
+    const t = w.tenant("fabrikam.onmicrosoft.com");
+    const apps = t.apps.length;
+    const run = await runCli(
+      w,
+      createArgs("Fabrikam AdminService", "adminServiceManagement", t.id, ["--native-app", "create"]),
+      { approveAs: w.adminOf(t) },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`tenant ${t.id} has no cloud management service`);
+    expect(t.apps.length).toBe(apps);
+  });
+
+  it("when the old --admin-service-management flag is given, then it is refused with the advice to add the service type", async () => {
+    const t = w.tenant("tailspin.onmicrosoft.us");
+    const run = await runCli(w, [
+      ...createArgs("Tailspin", "cloudManagement", t.id, ["--native-app", "create"]),
+      "--admin-service-management",
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("--type adminServiceManagement");
+  });
+
+  it("when it is created for a cloud management tenant, then its own web and native apps are created and the service is written", async () => {
+    const t = w.tenant("contoso.onmicrosoft.com");
+    const apps = t.apps.length;
+    const run = await runCli(
+      w,
+      createArgs("Contoso AdminService", "adminServiceManagement", t.id, [
+        "--web-app-name",
+        "ConfigMgrAdminService",
+        "--native-app",
+        "create",
+        "--native-app-name",
+        "ConfigMgrAdminServiceClient",
+      ]),
+      { approveAs: w.adminOf(t) },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(t.apps.length).toBe(apps + 2);
+    // The seed's note: only CMG VMSS deployments can enable it.
+    expect(run.stderr).toMatch(/warning: .*applies only to CMG virtual machine scale set \(VMSS\) deployments/);
+    const text = await w.readConfig();
+    expect(text).toContain("type: adminServiceManagement");
+    expect(text).toContain(`appIdUri: api://${t.id}/ConfigMgrAdminService`);
+  });
+});

@@ -45,7 +45,7 @@ describe("scenario happy", () => {
 
 describe("scenario bad-tokens", () => {
   it("when bad tokens are sent alongside a valid fleet, then each is refused for its exact reason, none reaches the MP, and the fleet is served", async () => {
-    const auditBefore = h.stack.mp.audit.counts().requests;
+    const auditBefore = h.stack.mps.reduce((n, mp) => n + mp.audit.counts().requests, 0);
     const result = await h.run("bad-tokens", 20);
     expect(result.verdict.holds, explain(result)).toBe(true);
     const bad = result.records.filter((r) => r.step === "bad-token");
@@ -56,7 +56,7 @@ describe("scenario bad-tokens", () => {
     const fleetServed = result.records.filter(
       (r) => r.result === "ok" && !["aad-auth-info", "device-token", "user-token"].includes(r.step),
     ).length;
-    expect(h.stack.mp.audit.counts().requests - auditBefore).toBe(fleetServed);
+    expect(h.stack.mps.reduce((n, mp) => n + mp.audit.counts().requests, 0) - auditBefore).toBe(fleetServed);
   });
 });
 

@@ -67,7 +67,11 @@ describe("planning the fleet", () => {
     const managed = fleet.filter((c) => c.profile !== "probe");
     expect(managed).toHaveLength(20);
     expect(managed.filter((c) => c.tenant.name.startsWith("a"))).toHaveLength(10);
-    expect(managed.filter((c) => c.tenant.name.startsWith("b")).every((c) => c.profile === "admin")).toBe(true);
+    // Administration Service Management: every fourth user signs in to AdminService with its apps; the
+    // rest stay clients of cloud management (the seed: clients keep authenticating).
+    const b = managed.filter((c) => c.tenant.name.startsWith("b"));
+    expect(b.filter((c) => c.profile === "admin").length).toBe(Math.ceil(b.length / 4));
+    expect(b.some((c) => c.profile === "device" || c.profile === "device+user")).toBe(true);
     expect(fleet.filter((c) => c.profile === "probe").map((c) => c.id)).toEqual(["probe-n"]);
     const a = managed.filter((c) => c.tenant.name.startsWith("a"));
     expect(new Set(a.map((c) => c.profile))).toEqual(new Set(["device", "device+user", "user-only"]));

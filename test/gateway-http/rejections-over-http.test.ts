@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { REJECTION_REASONS, type RejectionReason } from "../../gateway/auth/rejection.js";
+import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
 import type { RequestOutcome } from "../../gateway/http/proxy-route.js";
 import { type StackHarness, startStackHarness } from "./stack-harness.js";
 
@@ -17,7 +18,16 @@ let fabrikam: DirectoryTenant;
 let northwind: DirectoryTenant;
 
 beforeAll(async () => {
-  h = await startStackHarness({ gateway: { onOutcome: (o) => outcomes.push(o) } });
+  h = await startStackHarness({
+    gateway: { onOutcome: (o) => outcomes.push(o) },
+    // The defaults, plus one route that requires a scope the emulator's user tokens do not carry.
+    editGatewayConfig: (raw) => {
+      raw.routes = [
+        { prefix: "/AdminService/wmi/", requirement: "user", requiredScope: "AdminService.Write" },
+        ...DEFAULT_ROUTES,
+      ];
+    },
+  });
   contoso = h.tenant("contoso");
   fabrikam = h.tenant("fabrikam");
   northwind = h.tenant("northwind");
@@ -307,10 +317,71 @@ const CASES: Case[] = [
   },
   {
     reason: "admin_service_only",
-    name: "Administration Service Management tenant on /CCM_STS",
+    name: "a token of the Administration Service Management app on /CCM_STS",
     status: 403,
     error: "insufficient_scope",
-    request: async () => ({ path: "/CCM_STS", method: "POST", token: await h.userToken(fabrikam, 1) }),
+    request: async () => ({ path: "/CCM_STS", method: "POST", token: await h.adminServiceToken(fabrikam, 1) }),
+  },
+  {
+    reason: "admin_service_segmented",
+    name: "a cloud management token on /AdminService/ of a tenant with Administration Service Management",
+    status: 403,
+    error: "insufficient_scope",
+    request: async () => ({ path: "/AdminService/v1.0/Device", token: await h.userToken(fabrikam, 1) }),
+  },
+  {
+    reason: "scope_missing",
+    name: "a user token without the scope the route requires",
+    status: 403,
+    error: "insufficient_scope",
+    request: async () => ({ path: "/AdminService/wmi/SMS_Site", token: await h.userToken(contoso, 6) }),
+  },
+  {
+    reason: "token_issued_in_future",
+    name: "iat one hour ahead",
+    status: 401,
+    error: "invalid_token",
+    request: async () => ({
+      path: "/CCM_STS",
+      method: "POST",
+      token: h.stack.entra.mint({ tenantId: contoso.id, claims: { iat: now() + 3600, nbf: now(), exp: now() + 7200 } }),
+    }),
+  },
+  {
+    reason: "token_lifetime_too_long",
+    name: "a ten-year lifetime",
+    status: 401,
+    error: "invalid_token",
+    request: async () => ({
+      path: "/CCM_STS",
+      method: "POST",
+      token: h.stack.entra.mint({
+        tenantId: contoso.id,
+        claims: { iat: now(), nbf: now(), exp: now() + 10 * 365 * 86_400 },
+      }),
+    }),
+  },
+  {
+    reason: "claim_invalid",
+    name: "iat not a number",
+    status: 401,
+    error: "invalid_token",
+    request: async () => ({
+      path: "/CCM_STS",
+      method: "POST",
+      token: h.stack.entra.mint({ tenantId: contoso.id, claims: { iat: String(now()) } }),
+    }),
+  },
+  {
+    reason: "management_point_unknown",
+    name: "a CMG path naming an MP the gateway does not route",
+    status: 404,
+    error: undefined,
+    request: async () => ({
+      path: "/CCM_Proxy_MutualAuth/72186325152220599/CCM_STS",
+      method: "POST",
+      token: h.stack.entra.mint({ tenantId: contoso.id }),
+    }),
   },
   {
     reason: "tenant_disabled",

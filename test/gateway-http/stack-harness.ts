@@ -31,6 +31,8 @@ export interface StackHarness {
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any; text: string }>;
   entra(method: string, path: string, json?: unknown): Promise<any>;
   userToken(t: DirectoryTenant, index?: number, extra?: Record<string, string>): Promise<string>;
+  /** A user token for the tenant's Administration Service Management apps (its own client app and resource). */
+  adminServiceToken(t: DirectoryTenant, index?: number): Promise<string>;
   deviceToken(t: DirectoryTenant, index?: number, withClient?: boolean): Promise<string>;
   deviceRequest(t: DirectoryTenant, index?: number): Promise<string>;
   close(): Promise<void>;
@@ -125,6 +127,18 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
         username: user.userPrincipalName,
         password: user.password,
         ...extra,
+      });
+    },
+    adminServiceToken: (t, index = 1) => {
+      const apps = t.adminService;
+      if (apps === undefined) throw new Error(`${t.name} has no Administration Service Management apps`);
+      const user = t.users[index]!;
+      return tokenForm(t, {
+        grant_type: "password",
+        client_id: apps.clientAppId,
+        resource: stack.entra.directory.findApp(t, apps.serverAppId)!.identifierUris[0]!,
+        username: user.userPrincipalName,
+        password: user.password,
       });
     },
     deviceToken: async (t, index = 0, withClient = false) =>

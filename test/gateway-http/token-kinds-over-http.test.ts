@@ -72,11 +72,14 @@ describe("token kinds through the gateway", () => {
     expect(lastIdentity()).toMatchObject({ kind: "device", deviceId: t.devices[9]!.deviceId });
   });
 
-  it("when a user token calls AdminService, then the discovered users come back; an Administration Service Management tenant may too", async () => {
+  it("when a user token calls AdminService, then the discovered users come back; with Administration Service Management, through its own app", async () => {
+    const c = h.tenant("contoso");
+    const plain = await h.gw("GET", "/AdminService/v1.0/User?$top=5", { token: await h.userToken(c, 1) });
+    expect(plain.status, plain.text).toBe(200);
     const t = h.tenant("fabrikam");
-    const res = await h.gw("GET", "/AdminService/v1.0/User?$top=5", { token: await h.userToken(t, 1) });
+    const res = await h.gw("GET", "/AdminService/v1.0/User?$top=5", { token: await h.adminServiceToken(t, 1) });
     expect(res.status, res.text).toBe(200);
-    expect(lastIdentity()).toMatchObject({ tenantId: t.id, kind: "user" });
+    expect(lastIdentity()).toMatchObject({ tenantId: t.id, kind: "user", clientAppId: t.adminService!.clientAppId });
   });
 
   it("when the CCM token from /CCM_STS is used on ccm_system_tokenauth (passthrough), then the MP checks it and answers", async () => {

@@ -14,7 +14,7 @@ import {
   outcome,
   signToken,
   TENANT_A,
-  TENANT_ADMIN,
+  TENANT_ADMIN_SERVICE,
   TENANT_DISABLED,
   TENANT_GOV,
   TENANT_UNREGISTERED,
@@ -201,8 +201,8 @@ describe("authenticate: every rejection reason", () => {
     expect(outcome(await h.check(h.tokens().DeviceToken, "/AdminService/v1.0/Device"))).toBe("token_kind_not_allowed");
   });
 
-  it("when an admin-service-only tenant's token is used on /CCM_STS, then admin_service_only", async () => {
-    expect(outcome(await h.check(h.tokens(TENANT_ADMIN).GoodToken))).toBe("admin_service_only");
+  it("when an Administration Service Management token is used on /CCM_STS, then admin_service_only", async () => {
+    expect(outcome(await h.check(h.tokens(TENANT_ADMIN_SERVICE).GoodToken))).toBe("admin_service_only");
   });
 
   it("when the tenant has Entra authentication disabled, then tenant_disabled", async () => {

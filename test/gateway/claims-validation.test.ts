@@ -15,7 +15,12 @@ import {
 
 const tenant = createTenantRegistry(makeConfig()).get(TENANT_A.id)!;
 const NOW = 1_736_942_400; // 2025-01-15T12:00:00Z
-const settings = { clockSkewSec: 300, deviceTokenRequireClientApp: false };
+const settings = {
+  clockSkewSec: 300,
+  deviceTokenRequireClientApp: false,
+  maxTokenLifetimeSec: 100_800,
+  extraClientApps: new Set<string>(),
+};
 const reasonOf = (r: ReturnType<typeof validateClaims>) => ("kind" in r ? "ok" : r.reason);
 const v1 = (extra: Record<string, unknown> = {}) =>
   reasonOf(validateClaims({ ...userClaimsV1(TENANT_A, NOW), ...extra }, tenant, 1, "user", NOW, settings));
@@ -158,6 +163,8 @@ describe("claims: identity", () => {
       subject: claims.sub,
       version: 1,
       expiresAtSec: claims.exp,
+      service: "cloudManagement",
+      scopes: ["user_impersonation"],
     });
   });
 });

@@ -70,12 +70,13 @@ describe("loading the configuration file", () => {
 describe("the shipped example configuration", () => {
   it("when gateway/config/example.yaml is loaded, then it is valid", async () => {
     const result = await loadConfigFile("gateway/config/example.yaml", {
-      env: { CONTOSO_SERVER_APP_SECRET: "x" },
+      env: { CONTOSO_SERVER_APP_SECRET: "x", CONTOSO_ADMIN_SERVICE_SECRET: "z" },
       readFile: (path) => (path.endsWith("secrets/fabrikam.txt") ? "y\n" : ""),
       now: () => Date.UTC(2025, 0, 15),
     });
     if (!result.ok) throw new Error(result.problems.join("\n"));
-    expect(result.config.azureServices).toHaveLength(2);
-    expect(result.config.routes).toHaveLength(5);
+    expect(result.config.azureServices).toHaveLength(3);
+    expect(result.config.routes).toHaveLength(6);
+    expect(result.config.managementPoints).toHaveLength(3);
   });
 });

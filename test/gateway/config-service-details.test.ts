@@ -146,3 +146,67 @@ describe("Service details: Store for Business", () => {
     expect(problems(check({ azureServices: [cloudManagementService(TENANT_A), store()], upstream }))).toEqual([]);
   });
 });
+
+describe("Service details: Administration Service Management (CM 2207+)", () => {
+  const asm = (extra: Record<string, unknown> = {}) => ({
+    name: "AdminService",
+    type: "adminServiceManagement",
+    tenant: { id: TENANT_A.id, name: TENANT_A.name },
+    webApp: webApp(TENANT_A.id, "created"),
+    nativeApp: { name: "ConfigMgrAdminServiceClient", clientId: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d" },
+    ...extra,
+  });
+
+  it("when it segments a cloud management tenant, then it is valid and warns that only CMG VMSS can enable it", () => {
+    const result = check({ azureServices: [cloudManagementService(TENANT_A), asm()], upstream });
+    expect(problems(result)).toEqual([]);
+    expect(warnings(result).join("\n")).toMatch(/applies only to CMG virtual machine scale set \(VMSS\) deployments/);
+  });
+
+  it("when its tenant has no cloud management service, or another environment, or no native app, then it is a problem", () => {
+    expect(problems(check({ azureServices: [asm()], upstream })).join("\n")).toMatch(/has no cloud management service/);
+    expect(
+      problems(
+        check({
+          azureServices: [cloudManagementService(TENANT_A), asm({ environment: "AzureUSGovernmentCloud" })],
+          upstream,
+        }),
+      ).join("\n"),
+    ).toMatch(/differs from its cloud management service/);
+    expect(
+      problems(
+        check({ azureServices: [cloudManagementService(TENANT_A), asm({ nativeApp: undefined })], upstream }),
+      ).join("\n"),
+    ).toMatch(/Administration Service Management needs a nativeApp/);
+  });
+
+  it("when it reuses the cloud management web app, or is added twice, then it is a problem (segmentation needs its own app)", () => {
+    const cm = cloudManagementService(TENANT_A) as { webApp: Record<string, unknown> };
+    expect(problems(check({ azureServices: [cm, asm({ webApp: cm.webApp })], upstream })).join("\n")).toMatch(
+      /webApp must be its own app registration/,
+    );
+    expect(problems(check({ azureServices: [cm, asm(), asm({ name: "again" })], upstream })).join("\n")).toMatch(
+      /already has Administration Service Management/,
+    );
+  });
+
+  it("when the deprecated adminServiceManagement: true is on a cloud management service, then it loads with a migration message", () => {
+    const result = check({
+      azureServices: [cloudManagementService(TENANT_A, { adminServiceManagement: true })],
+      upstream,
+    });
+    expect(problems(result)).toEqual([]);
+    expect(warnings(result).join("\n")).toMatch(
+      /adminServiceManagement: deprecated: .*type: adminServiceManagement.*clients keep authenticating everywhere else/,
+    );
+  });
+
+  it("when managementPoints lists an ID twice, then it is a problem", () => {
+    const result = check({
+      azureServices: [cloudManagementService(TENANT_A)],
+      upstream,
+      managementPoints: [{ id: "1" }, { id: "1", url: "https://mp2.contoso.local" }],
+    });
+    expect(problems(result).join("\n")).toMatch(/managementPoints\[1\]\.id: 1 is listed twice/);
+  });
+});

@@ -42,7 +42,7 @@ export const TENANT_GOV = {
   appIdUri: "https://fabrikam.onmicrosoft.us/ConfigMgrService",
 } as const;
 
-/** Woodgrove: Administration Service Management on (CM 2207+). */
+/** Woodgrove: cloud management plus Administration Service Management (CM 2207+). */
 export const TENANT_ADMIN = {
   id: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
   name: "woodgrove.onmicrosoft.com",
@@ -50,6 +50,31 @@ export const TENANT_ADMIN = {
   clientAppId: "3c4d5e6f-7a8b-4c9d-8e0f-2a3b4c5d6e7f",
   appIdUri: "api://9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/ConfigMgrService",
 } as const;
+
+/** Woodgrove's Administration Service Management apps (its own web + native app). */
+export const TENANT_ADMIN_SERVICE = {
+  ...TENANT_ADMIN,
+  serverAppId: "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f",
+  clientAppId: "9d0e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a",
+  appIdUri: "api://9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/ConfigMgrAdminService",
+} as const;
+
+/** The Administration Service Management service entry of {@link TENANT_ADMIN}. */
+export function adminServiceManagementService(): Record<string, unknown> {
+  return {
+    name: `AdminService ${TENANT_ADMIN.name}`,
+    type: "adminServiceManagement",
+    tenant: { id: TENANT_ADMIN.id, name: TENANT_ADMIN.name },
+    webApp: {
+      name: "ConfigMgrAdminService",
+      clientId: TENANT_ADMIN_SERVICE.serverAppId,
+      appIdUri: TENANT_ADMIN_SERVICE.appIdUri,
+      secret: { value: "s3cr3t-value" },
+      origin: "created",
+    },
+    nativeApp: { name: "ConfigMgrAdminServiceClient", clientId: TENANT_ADMIN_SERVICE.clientAppId },
+  };
+}
 
 /** Tailspin: a CMG subscription tenant with Entra authentication disabled. */
 export const TENANT_DISABLED = {
@@ -64,7 +89,12 @@ export const TENANT_DISABLED = {
 export const TENANT_UNREGISTERED = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
 /** A fixture tenant. */
-export type FixtureTenant = typeof TENANT_A | typeof TENANT_GOV | typeof TENANT_ADMIN | typeof TENANT_DISABLED;
+export type FixtureTenant =
+  | typeof TENANT_A
+  | typeof TENANT_GOV
+  | typeof TENANT_ADMIN
+  | typeof TENANT_ADMIN_SERVICE
+  | typeof TENANT_DISABLED;
 
 /** A cloud management service entry for a fixture tenant. */
 export function cloudManagementService(
@@ -84,16 +114,21 @@ export function cloudManagementService(
       origin: "created",
     },
     nativeApp: { name: "ConfigMgrClient", clientId: tenant.clientAppId },
-    adminServiceManagement: tenant === TENANT_ADMIN,
     disableAuthentication: tenant === TENANT_DISABLED,
     ...extra,
   };
 }
 
-/** The raw configuration every auth test starts from: four CM tenants, default routes. */
+/**
+ * The raw configuration every auth test starts from: four CM tenants (Woodgrove also with Administration
+ * Service Management), default routes.
+ */
 export function baseConfigInput(): ConfigInput & Record<string, unknown> {
   return {
-    azureServices: [TENANT_A, TENANT_GOV, TENANT_ADMIN, TENANT_DISABLED].map((t) => cloudManagementService(t)),
+    azureServices: [
+      ...[TENANT_A, TENANT_GOV, TENANT_ADMIN, TENANT_DISABLED].map((t) => cloudManagementService(t)),
+      adminServiceManagementService(),
+    ],
     upstream: { url: "https://mp.contoso.local" },
   } as ConfigInput & Record<string, unknown>;
 }

@@ -26,12 +26,12 @@ describe("JWKS global refetch budget", () => {
     });
     await unknownKid(h, TENANT_A);
     await unknownKid(h, TENANT_GOV);
-    await unknownKid(h, TENANT_ADMIN, "/AdminService/v1.0/Device");
+    await unknownKid(h, TENANT_ADMIN, "/CCM_STS");
     expect(h.idp.count(jwksUrl(TENANT_A, 1))).toBe(2);
     expect(h.idp.count(jwksUrl(TENANT_GOV, 1))).toBe(2);
     expect(h.idp.count(jwksUrl(TENANT_ADMIN, 1))).toBe(1); // budget spent
     await h.clock.advance(30_000); // one token refilled
-    await unknownKid(h, TENANT_ADMIN, "/AdminService/v1.0/Device");
+    await unknownKid(h, TENANT_ADMIN, "/CCM_STS");
     expect(h.idp.count(jwksUrl(TENANT_ADMIN, 1))).toBe(2);
   });
 

@@ -12,7 +12,6 @@ describe("policy: route rules", () => {
   it("when no routes are configured, then the CM defaults apply in order", () => {
     expect(config.routes.map((r) => [r.prefix, r.requirement, r.forwardAuthorization])).toEqual([
       ["/SMS_MP/.sms_aut", "anonymous", false],
-      ["/CCM_Proxy_ServerAuth/", "anonymous", false],
       ["/CCM_STS", "entra", true],
       ["/ccm_system_tokenauth/", "passthrough", true],
       ["/AdminService/", "user", true],
@@ -88,14 +87,18 @@ describe("policy: requirements and kinds", () => {
 
   it("when the tenant is disabled, then tenant_disabled comes first, whatever the token kind", () => {
     const route = matchRoute(routes, "/CCM_STS")!;
-    expect(checkPolicy(registry.get(TENANT_DISABLED.id)!, route, "app", "/CCM_STS")?.reason).toBe("tenant_disabled");
+    expect(checkPolicy(registry.get(TENANT_DISABLED.id)!, route, "app", "/CCM_STS", "cloudManagement")?.reason).toBe(
+      "tenant_disabled",
+    );
   });
 
   it("when the kind is wrong for the route, then token_kind_not_allowed", () => {
     const route = matchRoute(routes, "/AdminService/v1.0/x")!;
-    expect(checkPolicy(registry.get(TENANT_A.id)!, route, "device", "/AdminService/v1.0/x")?.reason).toBe(
-      "token_kind_not_allowed",
-    );
-    expect(checkPolicy(registry.get(TENANT_A.id)!, route, "user", "/AdminService/v1.0/x")).toBeUndefined();
+    expect(
+      checkPolicy(registry.get(TENANT_A.id)!, route, "device", "/AdminService/v1.0/x", "cloudManagement")?.reason,
+    ).toBe("token_kind_not_allowed");
+    expect(
+      checkPolicy(registry.get(TENANT_A.id)!, route, "user", "/AdminService/v1.0/x", "cloudManagement"),
+    ).toBeUndefined();
   });
 });

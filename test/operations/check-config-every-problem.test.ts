@@ -70,3 +70,45 @@ azureServices:
     expect(err).toContain("warning:");
   });
 });
+
+describe("check-config and Administration Service Management", () => {
+  const cm = (extra = "") => `
+  - name: Contoso
+    type: cloudManagement${extra}
+    tenant: { id: 5e97358c-d99c-4558-af0c-de7774091dda, name: contoso.onmicrosoft.com }
+    webApp:
+      name: ConfigMgrService
+      clientId: 1f1e2d3c-4b5a-4697-8877-665544332211
+      appIdUri: api://5e97358c-d99c-4558-af0c-de7774091dda/ConfigMgrService
+      secret: { value: s }
+    nativeApp: { name: ConfigMgrClient, clientId: a26a653e-17aa-43eb-ab36-0e36c7d29f49 }`;
+
+  it("when the service is configured, then check-config warns that only CMG VMSS deployments can enable it", async () => {
+    const { code, err } = await check(`upstream: { url: "https://mp" }
+azureServices:${cm()}
+  - name: Contoso AdminService
+    type: adminServiceManagement
+    tenant: { id: 5e97358c-d99c-4558-af0c-de7774091dda, name: contoso.onmicrosoft.com }
+    webApp:
+      name: ConfigMgrAdminService
+      clientId: 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f
+      appIdUri: api://5e97358c-d99c-4558-af0c-de7774091dda/ConfigMgrAdminService
+      secret: { value: s }
+    nativeApp: { name: ConfigMgrAdminServiceClient, clientId: 3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a }
+`);
+    expect(code).toBe(0);
+    expect(err).toMatch(
+      /warning: .*applies only to CMG virtual machine scale set \(VMSS\) deployments, not classic CMG/,
+    );
+  });
+
+  it("when a file still has adminServiceManagement: true on cloud management, then it loads and says how to migrate", async () => {
+    const { code, err } = await check(`upstream: { url: "https://mp" }
+azureServices:${cm("\n    adminServiceManagement: true")}
+`);
+    expect(code).toBe(0);
+    expect(err).toMatch(
+      /warning: .*adminServiceManagement: deprecated: Administration Service Management is now its own service/,
+    );
+  });
+});

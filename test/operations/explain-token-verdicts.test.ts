@@ -4,11 +4,14 @@ import { Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { REJECTION_REASONS, REJECTION_TABLE, type RejectionReason } from "../../gateway/auth/rejection.js";
+import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
 import { main } from "../../gateway/main.js";
+import { STACK_CMG_IDS } from "../../stack/start-stack.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
 
 let h: StackHarness;
 let offlineConfig: string;
+let scopedConfig: string;
 beforeAll(async () => {
   h = await startStackHarness();
   // The same gateway, but its authority is unreachable: no keys can be fetched.
@@ -17,6 +20,14 @@ beforeAll(async () => {
   doc.environments.AzureUSGovernmentCloud.authorityHost = "127.0.0.1:1";
   offlineConfig = `${h.stack.gatewayConfigFile}.offline.yaml`;
   await writeFile(offlineConfig, stringify(doc));
+  // The same gateway with a route that requires a scope.
+  const scoped = parse(await readFile(h.stack.gatewayConfigFile, "utf8"));
+  scoped.routes = [
+    { prefix: "/AdminService/wmi/", requirement: "user", requiredScope: "AdminService.Write" },
+    ...DEFAULT_ROUTES,
+  ];
+  scopedConfig = `${h.stack.gatewayConfigFile}.scoped.yaml`;
+  await writeFile(scopedConfig, stringify(scoped));
 });
 afterAll(() => h?.close());
 
@@ -75,7 +86,21 @@ describe("explain-token", () => {
       };
     },
     token_kind_not_allowed: () => ({ token: mint({ kind: "device" }), path: "/AdminService/wmi/SMS_Site" }),
-    admin_service_only: () => ({ token: h.stack.entra.mint({ tenantId: h.tenant("fabrikam").id }), path: "/CCM_STS" }),
+    admin_service_only: () => ({ token: fabrikamAdminService(), path: "/CCM_STS" }),
+    admin_service_segmented: () => ({
+      token: h.stack.entra.mint({ tenantId: h.tenant("fabrikam").id }),
+      path: `/CCM_Proxy_ServerAuth/${STACK_CMG_IDS.site}/AdminService/v1.0/Device`,
+    }),
+    scope_missing: () => ({ token: mint(), path: "/AdminService/wmi/SMS_Site", config: scopedConfig }),
+    token_issued_in_future: () => ({
+      token: mint({ claims: { iat: now() + 3600, nbf: now(), exp: now() + 7200 } }),
+      path: "/CCM_STS",
+    }),
+    token_lifetime_too_long: () => ({
+      token: mint({ claims: { iat: now(), nbf: now(), exp: now() + 10 * 365 * 86_400 } }),
+      path: "/CCM_STS",
+    }),
+    management_point_unknown: () => ({ token: mint(), path: "/CCM_Proxy_MutualAuth/72186325152220599/CCM_STS" }),
     key_not_found: () => ({ token: mint({ header: { kid: "no-such-key" } }), path: "/CCM_STS" }),
     signature_invalid: () => {
       const [head, body, sig] = mint().split(".");
@@ -95,6 +120,14 @@ describe("explain-token", () => {
   };
   const now = () => Math.floor(Date.now() / 1000);
   const contoso = () => h.tenant("contoso").id;
+  const fabrikamAdminService = () => {
+    const t = h.tenant("fabrikam");
+    const app = h.stack.entra.directory.findApp(t, t.adminService!.serverAppId)!;
+    return h.stack.entra.mint({
+      tenantId: t.id,
+      claims: { aud: app.identifierUris[0], appid: t.adminService!.clientAppId },
+    });
+  };
   const mint = (
     extra: { claims?: Record<string, unknown>; header?: Record<string, unknown>; kind?: "user" | "device" } = {},
   ) => h.stack.entra.mint({ tenantId: contoso(), ...extra });
@@ -128,5 +161,17 @@ describe("explain-token", () => {
       expect(out).toMatch(new RegExp(`\\d+\\. ${step}\\s+ok`));
     }
     expect(out).not.toContain(token.split(".")[2]!);
+  });
+
+  it("when the path is a CMG form, then the explanation names the channel, the MP and the inner path the rules judge", async () => {
+    const token = await h.deviceToken(h.tenant("contoso"), 0);
+    const { code, out } = await explain(token, `/CCM_PROXY_MUTUALAUTH/${STACK_CMG_IDS.mp02}/CCM_STS`);
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      new RegExp(
+        `\\d+\\. target\\s+ok\\s+CMG MutualAuth path, MP/site ID ${STACK_CMG_IDS.mp02} → https://127\\.0\\.0\\.1:\\d+; route rules apply to the inner path /CCM_STS`,
+      ),
+    );
+    expect(out).toContain("verdict: accepted");
   });
 });

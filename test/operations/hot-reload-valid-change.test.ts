@@ -46,7 +46,6 @@ describe("hot reload: a valid change", () => {
       doc.routes = [
         { prefix: "/CCM_Reloaded/", requirement: "anonymous" },
         { prefix: "/SMS_MP/.sms_aut", requirement: "anonymous" },
-        { prefix: "/CCM_Proxy_ServerAuth/", requirement: "anonymous" },
         { prefix: "/CCM_STS", requirement: "entra" },
         { prefix: "/ccm_system_tokenauth/", requirement: "passthrough" },
         { prefix: "/AdminService/", requirement: "user" },
