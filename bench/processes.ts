@@ -108,6 +108,20 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of this process's children that have exited and been waited for (`cutime + cstime` of
+ * `/proc/self/stat`): a finished wrk run's CPU time.
+ */
+export function childrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Direct children of a process (cluster workers), from `/proc/<pid>/task/<pid>/children`. */
 export function childPids(pid: number): number[] {
   try {

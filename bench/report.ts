@@ -1,7 +1,7 @@
 /**
  * How are results summarised? Rounds are combined per scenario (median req/s, latency percentiles over
  * every response of every round, errors summed), ratios are taken between medians of the same run, and
- * the result is printed as a table, as the `--json` object of DESIGN §10, as an SVG bar chart and as the
+ * the result is printed as a table, as the `--json` object (bench/README.md), as an SVG bar chart and as the
  * Markdown of `bench/RESULTS.md`.
  */
 import { type LoadResult, percentile } from "./load.js";
@@ -34,6 +34,10 @@ export interface ScenarioSummary {
   /** Response bytes per second (median round), MB/s = 1e6 bytes. */
   readonly mbPerSec: number;
   readonly statuses: Readonly<Record<string, number>>;
+  /** Largest server RSS seen at the end of a round (MiB); null when not observed. */
+  readonly rssMb: number | null;
+  /** Verified-cache hits / lookups the gateway counted over the rounds; null when it looked nothing up. */
+  readonly cacheHitRate: number | null;
 }
 
 function median(values: readonly number[]): number {
@@ -65,6 +69,9 @@ export function summarise(
   const statuses: Record<string, number> = {};
   for (const r of runs) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
   const rpsList = runs.map((r) => r.rps);
+  const rss = runs.map((r) => r.serverRssBytes).filter((x): x is number => x !== undefined && x > 0);
+  const hits = runs.reduce((n, r) => n + (r.cacheHits ?? 0), 0);
+  const lookups = hits + runs.reduce((n, r) => n + (r.cacheMisses ?? 0), 0);
   return {
     name,
     group,
@@ -83,11 +90,17 @@ export function summarise(
     clientCore: seconds > 0 ? clientCpu / seconds : 0,
     mbPerSec: median(runs.map((r) => r.bytesPerSec)) / 1e6,
     statuses,
+    rssMb: rss.length > 0 ? Math.max(...rss) / 1_048_576 : null,
+    cacheHitRate: lookups > 0 ? hits / lookups : null,
   };
 }
 
-/** The ratios of DESIGN §10 (and a few more): numerator and denominator scenario names. */
+/** The ratios of the `--json` object: numerator and denominator scenario names. */
 export const RATIO_PAIRS: readonly (readonly [string, string])[] = [
+  ["warm", "bare-proxy"],
+  ["cold", "bare-proxy"],
+  ["mixed-tenants", "bare-proxy"],
+  ["proxy-noauth", "bare-proxy"],
   ["warm", "proxy-noauth"],
   ["cold", "proxy-noauth"],
   ["mixed-tenants", "proxy-noauth"],
@@ -125,14 +138,36 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-/** The `--json` object's scenario entry (DESIGN §10). */
-export function jsonScenario(s: ScenarioSummary): { rps: number; p50Ms: number; p99Ms: number; errors: number } {
-  return { rps: round(s.rps, 1), p50Ms: round(s.p50Ms, 3), p99Ms: round(s.p99Ms, 3), errors: s.errors };
+/** One scenario of the `--json` object (the shape other tools rely on: fields may be added, never renamed). */
+export interface JsonScenario {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** Server CPU µs per request (from `/proc`); 0 when the server was not observed. */
+  cpuUsPerReq: number;
+  /** Server RSS (MiB) at the end of its rounds; null when not observed. */
+  rssMb: number | null;
+  /** Verified-cache hit rate the gateway counted; null for servers without it and runs without look-ups. */
+  cacheHitRate: number | null;
 }
 
-/** The `--json` object: `scenarios` and `ratios` exactly as DESIGN §10, everything else under `details`. */
+/** The `--json` object's scenario entry. */
+export function jsonScenario(s: ScenarioSummary): JsonScenario {
+  return {
+    rps: round(s.rps, 1),
+    p50Ms: round(s.p50Ms, 3),
+    p99Ms: round(s.p99Ms, 3),
+    errors: s.errors,
+    cpuUsPerReq: round(s.serverCpuUsPerReq, 1),
+    rssMb: s.rssMb === null ? null : round(s.rssMb, 1),
+    cacheHitRate: s.cacheHitRate === null ? null : round(s.cacheHitRate, 4),
+  };
+}
+
+/** The `--json` object: `scenarios` and `ratios` first, everything else under `details`. */
 export interface BenchJson<D> {
-  readonly scenarios: Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number }>;
+  readonly scenarios: Record<string, JsonScenario>;
   readonly ratios: Record<string, number>;
   readonly details: D;
 }
