@@ -66,7 +66,7 @@ RUN mkdir -p /etc/entra-gateway /var/lib/entra-gateway && chown node:node /var/l
 USER node
 EXPOSE 8443
 VOLUME ["/var/lib/entra-gateway"]
-# Liveness on the main listener (DESIGN §8). Over loopback the certificate's names may not include
+# Liveness on the main listener (docs/operations.md § Health). Over loopback the certificate's names may not include
 # 127.0.0.1, so this probe does not verify it; it only asks "is the process answering /healthz with 200".
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const u=new URL(process.env.HEALTHCHECK_URL);require(u.protocol==='https:'?'node:https':'node:http').get(u,{rejectUnauthorized:false,timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]

@@ -6,7 +6,7 @@
  * own path without auth (`proxy-noauth`), the MP itself (`direct`) and its peers, side by side in one run:
  * every server in its own process pinned to core 0, the load generator (wrk, or autocannon where wrk is
  * missing), the Entra emulator and the MP simulator on core 1, scenarios interleaved in
- * rounds so drift hits all alike. Prints a table with ratios; `--json` prints one object (bench/README.md).
+ * rounds so drift hits all alike. Prints a table with ratios; `--json` prints one object (docs/architecture.md § Interfaces).
  * Writes `bench/results/<stamp>.{json,svg}`; a full run also rewrites `bench/RESULTS.md`.
  */
 import { spawnSync } from "node:child_process";
@@ -44,7 +44,7 @@ import { WRK_MISSING, wrkAvailable } from "./wrk.js";
 
 const USAGE = `usage: npm run bench -- [options]
   --quick              short run (< 3 min): 2 rounds of 2.5 s, no RSS / multi-worker phases
-  --json               print one JSON object on stdout (bench/README.md); progress goes to stderr
+  --json               print one JSON object on stdout (docs/architecture.md § Interfaces); progress goes to stderr
   --scenario a,b       run only these scenarios (baselines are added when a ratio needs them)
   --duration S         seconds per scenario per round (default 8; quick 2.5)
   --rounds N           interleaved rounds (default 3; quick 2)

@@ -1,6 +1,6 @@
 /**
  * Worker thread of {@link mintInWorkers} (`bench/tokens.ts`): signs fresh variants of template tokens with
- * the emulator's private signing key (simulation material: `entra.signingKeys` of stack.json). Each variant
+ * the emulator's private signing key (simulation material, docs/architecture.md § Interfaces `entra.signingKeys`). Each variant
  * gets a new `uti` (Entra's unique token identifier) and `aio`, so every token is distinct and valid.
  */
 import { createPrivateKey, randomBytes, sign } from "node:crypto";

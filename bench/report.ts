@@ -1,7 +1,7 @@
 /**
  * How are results summarised? Rounds are combined per scenario (median req/s, latency percentiles over
  * every response of every round, errors summed), ratios are taken between medians of the same run, and
- * the result is printed as a table, as the `--json` object (bench/README.md), as an SVG bar chart and as the
+ * the result is printed as a table, as the `--json` object of docs/architecture.md § Interfaces, as an SVG bar chart and as the
  * Markdown of `bench/RESULTS.md`.
  */
 import { type LoadResult, percentile } from "./load.js";
@@ -95,7 +95,7 @@ export function summarise(
   };
 }
 
-/** The ratios of the `--json` object: numerator and denominator scenario names. */
+/** The ratios of the `--json` object (docs/architecture.md § Interfaces): numerator and denominator scenario names. */
 export const RATIO_PAIRS: readonly (readonly [string, string])[] = [
   ["warm", "bare-proxy"],
   ["cold", "bare-proxy"],
@@ -152,7 +152,7 @@ export interface JsonScenario {
   cacheHitRate: number | null;
 }
 
-/** The `--json` object's scenario entry. */
+/** The `--json` object's scenario entry (docs/architecture.md § Interfaces). */
 export function jsonScenario(s: ScenarioSummary): JsonScenario {
   return {
     rps: round(s.rps, 1),

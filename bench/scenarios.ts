@@ -1,6 +1,6 @@
 /**
  * The scenarios: which server each one loads, which path, which credentials, and which answers count as
- * correct. Names are part of the `--json` interface (bench/README.md).
+ * correct. Names are part of the `--json` interface (docs/architecture.md § Interfaces).
  */
 import type { TokenSource } from "./load.js";
 import type { ScenarioGroup } from "./report.js";

@@ -1,5 +1,5 @@
 /**
- * The bad tokens of the `bad-tokens` scenario, each with the answer DESIGN §4 prescribes for it. Tokens are
+ * The bad tokens of the `bad-tokens` scenario, each with the answer docs/architecture.md § Rejections prescribes for it. Tokens are
  * minted by the emulator's test-only `/_sim/mint` (signed with the tenant's real current key) and then
  * altered where the case needs it. Each carries a unique `oid` marker, so the MP's audit can prove that none
  * of them reached it.

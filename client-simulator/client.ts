@@ -1,5 +1,5 @@
 /**
- * One simulated client running DESIGN §3 steps 4–5 through the gateway, and how each answer is judged.
+ * One simulated client running steps 4–5 of docs/architecture.md § Data flow through the gateway, and how each answer is judged.
  *
  * A round is what a real client does on a policy cycle: ask `AADAuthInfo` which app and resource to use, get
  * a device token (else a user token), exchange it at `/CCM_STS` for a CCM token, register and ask for policy
@@ -93,7 +93,7 @@ export interface ClientContext {
   readonly record: (r: RequestRecord) => void;
 }
 
-/** The gateway log's identity of a token: the first 12 hex digits of its SHA-256 (DESIGN §8). */
+/** The gateway log's identity of a token: the first 12 hex digits of its SHA-256 (docs/architecture.md § Observability). */
 export function tokenFingerprint(token: string): string {
   return createHash("sha256").update(token).digest("hex").slice(0, 12);
 }
@@ -124,7 +124,7 @@ export function judge(answer: HttpAnswer, expect: "ok" | ExpectedRefusal): { res
       };
 }
 
-/** A refusal for a tenant whose Entra authentication is off (DESIGN §4: 403, no challenge). */
+/** A refusal for a tenant whose Entra authentication is off (docs/architecture.md § Rejections: 403, no challenge). */
 export const TENANT_DISABLED: ExpectedRefusal = { status: 403, challenge: null };
 /** `AADAuthInfo` for a tenant that is not onboarded (or disabled). */
 export const NOT_ONBOARDED: ExpectedRefusal = { status: 404, challenge: null };
@@ -262,7 +262,7 @@ export async function runClientRound(
   const userToken = (info: AuthInfo) =>
     grant("user-token", () => ctx.tokens.userToken(info, c.user!.upn, c.user!.password));
 
-  // Fallback order of a real client (ENTRA.md): device token, then user token.
+  // Fallback order of a real client (docs/architecture.md § Configuration Manager specifics): device token, then user token.
   const entraToken = async (info: AuthInfo): Promise<HeldToken | undefined> => {
     if (c.deviceId !== undefined) {
       const device = await grant("device-token", () => ctx.tokens.deviceToken(info, c.tenant.cloud, c.deviceId!));

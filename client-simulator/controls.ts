@@ -36,7 +36,7 @@ export interface SimulationHooks {
   refreshGatewayKeys?(): Promise<boolean | undefined>;
   /**
    * The gateway's reason code for the rejected request(s) that carried the token with this fingerprint
-   * (DESIGN §8 log lines), read once the run is over. Without it, reasons come from the metrics.
+   * (docs/architecture.md § Observability log lines), read once the run is over. Without it, reasons come from the metrics.
    */
   gatewayReason?(tokenFp: string): string | undefined;
   /** The MP's audit. */

@@ -1,11 +1,11 @@
 /**
  * Who is in the fleet: N clients spread over the stack's tenants, each with the identity a real
- * Configuration Manager client would have (DESIGN §3, §9).
+ * Configuration Manager client would have (docs/architecture.md § Data flow, § Simulators).
  *
  * - `device`: an Entra-joined machine; device token only.
  * - `device+user`: a machine with a signed-in user; device token for the client, user token for AdminService.
  * - `user-only`: a workgroup machine with a signed-in user and no device identity: it falls back to the user
- *   token for everything (ENTRA.md: device token first, then user token).
+ *   token for everything (docs/architecture.md § Configuration Manager specifics: device token first, then user token).
  * - `admin`: a console user of a tenant with Administration Service Management on: its tokens are good for
  *   `/AdminService/` only, so it calls nothing else.
  * - `probe`: one per tenant that is disabled from the start (no users, no devices): it only proves that the

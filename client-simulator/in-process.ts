@@ -18,7 +18,7 @@ export interface GatewayLogTap {
   readonly lines: readonly string[];
 }
 
-/** Creates a {@link GatewayLogTap}. Lines are the gateway's `request` lines (DESIGN §8). */
+/** Creates a {@link GatewayLogTap}. Lines are the gateway's `request` lines (docs/architecture.md § Observability). */
 export function createGatewayLogTap(options: { readonly keepLines?: boolean } = {}): GatewayLogTap {
   const reasons = new Map<string, string>();
   const lines: string[] = [];

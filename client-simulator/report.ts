@@ -1,6 +1,6 @@
 /**
  * From the run's request records to numbers: per step count, served, refused as expected, failed (by
- * reason), p50/p99 latency; and the two renderings — the summary table and the JSON object (DESIGN §10).
+ * reason), p50/p99 latency; and the two renderings — the summary table and the JSON object (docs/simulators.md § `--json`).
  */
 import { type RequestRecord, STEPS, type StepName } from "./client.js";
 

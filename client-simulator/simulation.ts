@@ -555,7 +555,7 @@ const badTokens: ScenarioRunner = async (run) => {
         sent
           .filter((s) => s.record.result !== "refused")
           .map((s) => `${s.bad.name}: ${s.record.reason}`)
-          .join("; ") || `${sent.length} requests with ${bad.length} bad tokens, each refused as DESIGN §4 says`,
+          .join("; ") || `${sent.length} requests with ${bad.length} bad tokens, each refused as prescribed`,
     },
     await reasonCheck("every bad token refused for its exact reason", run, sent, metricsBefore),
   ];
@@ -594,7 +594,7 @@ const SCENARIO_RUNNERS: Readonly<Record<ScenarioName, ScenarioRunner>> = {
   "bad-tokens": badTokens,
 };
 
-/** The result as `--json` prints it (DESIGN §10): totals, per-step counts, rounds, events, verdict; no records. */
+/** The result as `--json` prints it (docs/simulators.md § `--json`): totals, per-step counts, rounds, events, verdict; no records. */
 export function resultToJson(result: SimulationResult): Omit<SimulationResult, "records"> {
   const { records: _records, ...rest } = result;
   return rest;

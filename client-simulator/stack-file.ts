@@ -1,5 +1,5 @@
 /**
- * What the simulator needs to know about a running stack: the `stack.json` document (DESIGN §10), read from
+ * What the simulator needs to know about a running stack: the `stack.json` document (docs/architecture.md § Interfaces), read from
  * disk by the CLI or handed over in process by `startStack()`. Only the members the clients use are typed;
  * the admin and metrics URLs are optional so the simulator also runs against a stack without them.
  */

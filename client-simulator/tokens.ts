@@ -1,5 +1,5 @@
 /**
- * Where a simulated client gets its Entra tokens (DESIGN §3 step 4), as a real Configuration Manager client:
+ * Where a simulated client gets its Entra tokens (docs/architecture.md § Data flow, step 4), as a real Configuration Manager client:
  *
  * - a **device token** through the device-token grant: the device signs a short request JWT (ES256, `kid` =
  *   device ID) with its private key and posts it to the tenant's v1 token endpoint with `resource` = the
@@ -101,7 +101,7 @@ export function createTokenSource(options: {
         auth: {
           clientId: info.ClientAppId,
           authority: info.Authority,
-          // Offline: never ask Microsoft's instance discovery (ENTRA.md, msal-node against a local authority).
+          // Offline: never ask Microsoft's instance discovery (docs/architecture.md § msal-node against a local authority).
           knownAuthorities: [new URL(info.Authority).host],
         },
         system: { networkClient: network },

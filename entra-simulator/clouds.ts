@@ -1,5 +1,5 @@
 /**
- * The national clouds the emulator impersonates (ENTRA.md, "Clouds"). Issuer strings are the real cloud's;
+ * The national clouds the emulator impersonates (docs/architecture.md § Clouds). Issuer strings are the real cloud's;
  * only the network location of the endpoints is the emulator's.
  */
 
@@ -20,7 +20,7 @@ export interface Cloud {
   readonly instanceName: string;
 }
 
-/** Public and US Government clouds; the v1 issuer of US Gov is unconfirmed by Microsoft (ENTRA.md). */
+/** Public and US Government clouds; the v1 issuer of US Gov is unconfirmed by Microsoft (docs/architecture.md § Clouds). */
 export const CLOUDS: Readonly<Record<CloudName, Cloud>> = Object.freeze({
   AzurePublicCloud: {
     name: "AzurePublicCloud",

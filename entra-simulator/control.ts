@@ -1,5 +1,5 @@
 /**
- * The test-only control API under `/_sim/` (DESIGN §9, §10): mint tokens with chosen claims, rotate and
+ * The test-only control API under `/_sim/` (docs/architecture.md § Simulators, § Interfaces): mint tokens with chosen claims, rotate and
  * revoke signing keys, switch an IdP outage or latency on and off, manage users and devices, approve device
  * codes, read request counters. Absent when the emulator runs with `controlApi: false`.
  */
@@ -79,7 +79,7 @@ export function mintToken(directory: Directory, keys: KeyStore, nowMs: number, r
     cloud: CLOUDS[tenant.cloud],
     version,
     audience: version === 1 ? server.identifierUris[0]! : server.appId,
-    // Device tokens of the device credential grant usually carry no client app (ENTRA.md).
+    // Device tokens of the device credential grant usually carry no client app (docs/architecture.md § Tokens).
     client: kind === "device" ? undefined : kind === "app" ? server : client,
     clientAuth: kind === "app" ? "1" : "0",
     user,

@@ -1,6 +1,6 @@
 /**
  * The emulated directory: tenants, app registrations, users and devices, with a change log that Microsoft
- * Graph's delta queries read (ENTRA.md, "User discovery").
+ * Graph's delta queries read (docs/architecture.md § User discovery).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import {

@@ -1,5 +1,5 @@
 /**
- * OpenID Connect discovery documents and JWKS in Entra's shape (ENTRA.md, "Discovery" and "Keys").
+ * OpenID Connect discovery documents and JWKS in Entra's shape (docs/architecture.md § Discovery documents and § Signing keys).
  * Endpoint URLs point at the emulator; issuers are the real cloud's.
  */
 import { CLOUDS, issuerFor } from "./clouds.js";

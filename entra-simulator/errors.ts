@@ -1,5 +1,5 @@
 /**
- * Entra's token-endpoint errors (ENTRA.md, msal-node section): one table from an emulator error code to the
+ * Entra's token-endpoint errors (docs/architecture.md § msal-node against a local authority): one table from an emulator error code to the
  * OAuth `error`, the AADSTS number, the HTTP status and the message, rendered in Entra's JSON shape.
  */
 import { randomUUID } from "node:crypto";

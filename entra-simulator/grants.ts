@@ -2,7 +2,7 @@
  * The token endpoints' grants (v1 `/oauth2/token` by `resource`, v2 `/oauth2/v2.0/token` by `scope`):
  * client credentials, password (ROPC), device code, refresh token, and the device-token grant in which a
  * registered device proves possession of its key with a signed request (our model of Windows' device
- * credential flow, ENTRA.md). Handlers are plain functions that return a response body or throw
+ * credential flow, docs/architecture.md § Tokens). Handlers are plain functions that return a response body or throw
  * {@link AadError}.
  */
 import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";

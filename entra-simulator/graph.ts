@@ -1,6 +1,6 @@
 /**
  * Microsoft Graph as Configuration Manager's Entra user discovery and the Azure Services Wizard use it
- * (ENTRA.md, "User discovery"): `/v1.0/users` with `$select`/`$top` paging, `/v1.0/users/delta` with
+ * (docs/architecture.md § User discovery): `/v1.0/users` with `$select`/`$top` paging, `/v1.0/users/delta` with
  * `@odata.deltaLink` and `@removed`, `/v1.0/organization`, and app registrations (`/v1.0/applications`,
  * `addPassword`, `removePassword`, `/v1.0/servicePrincipals`). Every call needs a Graph token the emulator
  * issued, carrying the permission the call needs.
@@ -12,7 +12,7 @@ import type { Directory } from "./directory.js";
 import type { KeyStore } from "./keys.js";
 import { type DirectoryApp, type DirectoryTenant, type DirectoryUser, deriveGuid } from "./seed.js";
 
-/** Attributes `$select` may name (ENTRA.md's user discovery list plus a few Graph defaults). */
+/** Attributes `$select` may name (docs/architecture.md § User discovery's list plus a few Graph defaults). */
 const USER_ATTRIBUTES = [
   "id",
   "displayName",

@@ -1,5 +1,5 @@
 /**
- * Token signing keys, one ring per tenant, published the way Entra publishes its JWKS (ENTRA.md, "Keys"):
+ * Token signing keys, one ring per tenant, published the way Entra publishes its JWKS (docs/architecture.md § Signing keys):
  * several RSA-2048 keys, each with a self-signed certificate in `x5c`, `kid` = `x5t` = the base64url SHA-1
  * thumbprint of that certificate, no `alg` member, and on v2 documents a key `issuer`.
  *
@@ -107,7 +107,7 @@ export interface KeyStore {
   rotate(tenantId: string): Promise<{ kid: string; retiring: string }>;
   /** Removes a key at once; if it was current, the newest remaining key (or a new one) takes over. */
   revoke(tenantId: string, kid: string): Promise<{ current: string }>;
-  /** All rings as private JWKs (the `entra.signingKeys` file of DESIGN §10). */
+  /** All rings as private JWKs (the `entra.signingKeys` file of docs/architecture.md § Interfaces). */
   exportPrivate(): { keys: PrivateSigningJwk[] };
   /** Writes {@link exportPrivate} atomically to `path` (mode 0600). */
   save(path: string): Promise<void>;

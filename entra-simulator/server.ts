@@ -44,7 +44,7 @@ export interface EntraSimulatorOptions {
   readonly port?: number;
   /** Default: the built-in seed. */
   readonly seed?: SeedInput;
-  /** Load signing keys from this file if it exists, and keep it current (DESIGN §10 `entra.signingKeys`). */
+  /** Load signing keys from this file if it exists, and keep it current (docs/architecture.md § Interfaces `entra.signingKeys`). */
   readonly signingKeysFile?: string;
   /** Clock in ms (tests pass a controllable one). */
   readonly now?: () => number;

@@ -1,5 +1,5 @@
 /**
- * Access tokens shaped like Microsoft Entra ID's (ENTRA.md, "Tokens"): v1 and v2, user, device, user+device
+ * Access tokens shaped like Microsoft Entra ID's (docs/architecture.md § Tokens): v1 and v2, user, device, user+device
  * and app-only. The emulator builds claims here and signs them with the tenant's current key.
  */
 import { createHash, randomBytes, randomInt, sign } from "node:crypto";
@@ -94,7 +94,7 @@ export function buildAccessClaims(s: TokenSubject): Record<string, unknown> {
   c.rh = `0.A${opaque(48)}.`;
   if (s.roles && s.roles.length > 0) c.roles = [...s.roles];
   if (s.scopes && s.scopes.length > 0 && s.user) c.scp = s.scopes.join(" ");
-  // Device tokens: sub == deviceid (ENTRA.md); app tokens: sub == oid; users: pairwise per client app.
+  // Device tokens: sub == deviceid (docs/architecture.md § Tokens); app tokens: sub == oid; users: pairwise per client app.
   c.sub =
     kind === "device" ? s.device!.deviceId : kind === "app" ? c.oid : pairwiseSub(s.user!.id, s.client?.appId ?? "");
   c.tid = s.tenantId;

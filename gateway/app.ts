@@ -44,7 +44,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
   registerHealthRoutes(app, authenticator, upstream);
 
-  // DESIGN §3 step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
+  // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
   app.get("/CCM_Proxy_ServerAuth/AADAuthInfo", async (req, reply) => {
     const query = req.query as Record<string, string | undefined>;
     const tenantId = query.TenantID ?? query.tenantid ?? query.TenantId;

@@ -1,5 +1,5 @@
 /**
- * `serve --workers N` (DESIGN §11): a node:cluster primary and N serving workers sharing the main port.
+ * `serve --workers N` (docs/operations.md § Workers): a node:cluster primary and N serving workers sharing the main port.
  *
  * The **primary** owns everything that must exist once: the configuration file (validation, watch, SIGHUP,
  * admin write-back), the admin API, the metrics listener (worker metrics aggregated with prom-client's

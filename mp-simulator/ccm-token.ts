@@ -1,6 +1,6 @@
 /**
  * CCM tokens: what `/CCM_STS` hands out in exchange for a gateway-validated Entra identity and what
- * `/ccm_system_tokenauth/` accepts afterwards (ENTRA.md, "Configuration Manager specifics"). A CCM token is
+ * `/ccm_system_tokenauth/` accepts afterwards (docs/architecture.md § Configuration Manager specifics). A CCM token is
  * a JWT signed (RS256) by the MP's own signing key, the key whose certificate `?MPKEYINFORMATIONEX` publishes;
  * it lives 8 hours and names the tenant, the user and/or device and the token type. *(model: Microsoft does
  * not document the CCM token's format; the claims here are our own.)*

@@ -1,6 +1,6 @@
 /**
  * How is the standalone simulator configured? A YAML or JSON options file (validated in full: every problem
- * listed at once, unknown keys refused), or the discovery tenants of a `.state/stack.json` (DESIGN §10).
+ * listed at once, unknown keys refused), or the discovery tenants of a `.state/stack.json` (docs/architecture.md § Interfaces).
  * Secrets are exactly one of `clientSecret` / `clientSecretFromEnv` / `clientSecretFromFile`.
  */
 import { readFile } from "node:fs/promises";
@@ -166,7 +166,7 @@ export async function loadMpConfigFile(path: string): Promise<MpFileOptions> {
   return parseMpConfig(raw, dirname(resolve(path)));
 }
 
-/** The part of `.state/stack.json` discovery needs (DESIGN §10). */
+/** The part of `.state/stack.json` discovery needs (docs/architecture.md § Interfaces). */
 interface StackJson {
   entra?: { url?: unknown };
   tenants?: { id?: unknown; name?: unknown; cloud?: unknown; serverApp?: { clientId?: unknown; secret?: unknown } }[];

@@ -1,5 +1,5 @@
 /**
- * Entra user discovery (DESIGN §3 steps 2–3; ENTRA.md, "User discovery"): per configured tenant, a Graph
+ * Entra user discovery (docs/architecture.md § Data flow, steps 2–3, and § User discovery): per configured tenant, a Graph
  * app token from msal-node client credentials, a full sync of `/v1.0/users` (`$select` of the attributes CM
  * discovers, following `@odata.nextLink`), then periodic delta syncs from the stored `@odata.deltaLink`
  * (removed users applied). Failures are retried with exponential backoff that honours `Retry-After`;
@@ -55,7 +55,7 @@ export const DISCOVERY_SELECT = [
 /** Clouds CM offers for cloud management. */
 export type DiscoveryCloud = "AzurePublicCloud" | "AzureUSGovernmentCloud";
 
-/** The Graph `.default` scope per cloud (ENTRA.md, "Clouds": Graph hosts). */
+/** The Graph `.default` scope per cloud (docs/architecture.md § Clouds: Graph hosts). */
 export const GRAPH_SCOPES: Readonly<Record<DiscoveryCloud, string>> = {
   AzurePublicCloud: "https://graph.microsoft.com/.default",
   AzureUSGovernmentCloud: "https://graph.microsoft.us/.default",

@@ -1,6 +1,6 @@
 /**
  * How does discovery get a Microsoft Graph token? msal-node client credentials with the server app's
- * secret (ENTRA.md, "msal-node against a local authority").
+ * secret (docs/architecture.md § msal-node against a local authority).
  *
  * msal throttles: after a 429/5xx or any `Retry-After` it records a throttle entry in the *application
  * instance's* cache and refuses identical requests (60 s by default, up to an hour) without touching the

@@ -1,13 +1,13 @@
 /**
  * Who is calling? The connection's TLS peer (is it the gateway, authenticated by its client certificate?)
- * and the Entra identity the gateway validated and forwarded as `x-entra-*` headers (DESIGN §7). The
+ * and the Entra identity the gateway validated and forwarded as `x-entra-*` headers (docs/architecture.md § Proxy). The
  * headers are believed only from a trusted peer; from anyone else they are ignored.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { MpError } from "./errors.js";
 
-/** The kind of Entra token the gateway validated (ENTRA.md, "Classification"). */
+/** The kind of Entra token the gateway validated (docs/architecture.md § Token classification). */
 export type TokenKind = "user" | "device" | "user+device" | "app";
 
 /** Every token kind, as sent in `x-entra-token-kind`. */
@@ -79,7 +79,7 @@ export function describePeer(socket: TLSSocket, policy: PeerPolicy): PeerInfo {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The identity headers the gateway sets (DESIGN §7), lower-case as Node delivers them. */
+/** The identity headers the gateway sets (docs/architecture.md § Proxy), lower-case as Node delivers them. */
 export const IDENTITY_HEADERS = {
   tenantId: "x-entra-tenant-id",
   objectId: "x-entra-object-id",

@@ -1,5 +1,5 @@
 /**
- * The management point simulator's HTTPS server (DESIGN §9): CM endpoints behind mTLS, the identity-header
+ * The management point simulator's HTTPS server (docs/architecture.md § Simulators): CM endpoints behind mTLS, the identity-header
  * contract, CCM tokens, content, AdminService, Entra user discovery, the audit, and the internal `/_mp/`
  * endpoints. `startMpSimulator()` listens and returns the bound address; nothing listens before.
  *

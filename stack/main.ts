@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm start` (DESIGN §10): the whole local stack on loopback — Entra ID emulator, management point simulator
+ * `npm start` (docs/architecture.md § Interfaces): the whole local stack on loopback — Entra ID emulator, management point simulator
  * and the gateway with the built-in default configuration — in a freshly generated `.state/` (the local CA
  * is kept between runs so a trusted `ca.crt` stays valid), then a short happy-path client simulation, its
  * summary, the URLs and a ready-to-paste `curl` with a fresh token. Serves until Ctrl-C / SIGTERM, then stops

@@ -1,5 +1,5 @@
 /**
- * An msal-node network client that trusts a given CA (ENTRA.md, "msal-node against a local authority"):
+ * An msal-node network client that trusts a given CA (docs/architecture.md § msal-node against a local authority):
  * NODE_EXTRA_CA_CERTS is read only at process start, so in-process tests and simulators that generate their
  * CA at run time hand msal this client instead. The request/response mapping is the product's own
  * (`gateway/cli/entra-endpoints.ts`); this adds the CA-pinned agent and a way to close it.

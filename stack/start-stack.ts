@@ -1,7 +1,7 @@
 /**
  * `startStack()`: the whole local stack on loopback — Entra ID emulator, management point simulator and the
  * gateway in front of it — with TLS material, signing keys and the gateway's configuration under one state
- * directory, and `stack.json` describing it (DESIGN §10). Shared by `npm start`, the tests and the bench.
+ * directory, and `stack.json` describing it (docs/architecture.md § Interfaces). Shared by `npm start`, the tests and the bench.
  */
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -16,12 +16,12 @@ import { type GatewayService, startGatewayService } from "../gateway/service.js"
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../mp-simulator/server.js";
 import { ensureTlsMaterial, type TlsMaterial } from "./tls.js";
 
-/** The `stack.json` document (DESIGN §10). */
+/** The `stack.json` document (docs/architecture.md § Interfaces). */
 export interface StackDescription {
   readonly gateway: {
     readonly url: string;
     readonly configFile: string;
-    /** Admin API base URL (DESIGN §10), e.g. `POST {adminUrl}/tenants/{id}/disable`. */
+    /** Admin API base URL (docs/architecture.md § Interfaces), e.g. `POST {adminUrl}/tenants/{id}/disable`. */
     readonly adminUrl: string;
     /** `Authorization: Bearer {adminKey}` for the admin API. */
     readonly adminKey: string;

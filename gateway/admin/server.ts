@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN §5, §10) on its own listener, loopback by default. Every call needs
+ * The admin API (docs/operations.md § Admin API) on its own listener, loopback by default. Every call needs
  * `Authorization: Bearer {adminKey}` (compared in constant time). Every call that changes something writes
  * an audit line: who (key fingerprint and remote address), what, when, and the result.
  *

@@ -1,6 +1,6 @@
 /**
  * The one composer: a request's credentials in, a {@link Principal} (or a pass for anonymous / passthrough
- * routes) or a {@link Rejection} out. Steps, cheapest first:
+ * routes) or a {@link Rejection} out (docs/architecture.md § Hot path). Steps, cheapest first:
  *
  * 0. route: unsafe path → `request_malformed`; no rule → `route_unknown`; anonymous/passthrough → pass;
  * 1. extract the bearer token;
@@ -221,7 +221,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (options.onVerified !== undefined && typeof payload.iat === "number") {
       options.onVerified(tenant.tenantId, nowMs / 1000 - payload.iat);
     }
-    // Entry lifetime ≤ exp: after exp the token goes through the full pipeline again.
+    // Entry lifetime ≤ exp (docs/architecture.md § Caches): after exp the token goes through the full pipeline again.
     const expMs = principal.expiresAtSec * 1000;
     cache.setVerified(
       key,

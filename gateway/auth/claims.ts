@@ -1,6 +1,6 @@
 /**
  * Step 7 — claims, read only after the signature holds (except for the untrusted pre-checks that pick a key
- * and reject early). Rules follow Microsoft's validator order (ENTRA.md "Keys"): issuer → signing-key issuer
+ * and reject early). Rules follow Microsoft's validator order (docs/architecture.md § Signing keys): issuer → signing-key issuer
  * → audience → lifetime, then the Configuration Manager specifics (client app, token kind).
  */
 import type { JsonObject } from "./decode.js";
@@ -8,7 +8,7 @@ import type { VerificationKey } from "./keys/jwk.js";
 import { type Rejection, reject } from "./rejection.js";
 import type { TenantEntry } from "./tenants.js";
 
-/** Token kinds (ENTRA.md "Classification"). */
+/** Token kinds (docs/architecture.md § Token classification). */
 export type TokenKind = "user" | "device" | "userDevice" | "app" | "unknown";
 
 /** Kinds a principal can have: app and unrecognised tokens never authenticate a request. */
@@ -46,7 +46,7 @@ function has(payload: JsonObject, name: string): boolean {
 }
 
 /**
- * Classifies a token (ENTRA.md, our model): device = `idtyp` "device", or `deviceid` equal to `sub` with no
+ * Classifies a token (docs/architecture.md § Token classification, our model): device = `idtyp` "device", or `deviceid` equal to `sub` with no
  * user claims; user+device = user claims and `deviceid`; user = user claims without `deviceid`;
  * app = `idtyp` "app", or `roles` without `scp`. User claims are `scp`, `upn`, `unique_name`,
  * `preferred_username` or `idtyp` "user". Reading untrusted claims here only ever narrows access.
@@ -152,7 +152,7 @@ export function validateClaims(
   }
 
   // CM: the token must have been requested by the tenant's registered client app (`appid` v1, `azp` v2).
-  // Device tokens often carry none (ENTRA.md): checked only when present unless configured required.
+  // Device tokens often carry none (docs/architecture.md § Tokens): checked only when present unless configured required.
   const client = version === 1 ? payload.appid : payload.azp;
   if (client === undefined) {
     if (kind !== "device" || settings.deviceTokenRequireClientApp) return reject("client_app_invalid", challenge);

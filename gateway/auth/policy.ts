@@ -23,7 +23,7 @@ export interface CompiledRoute extends Route {
   readonly lowerPrefix: string;
 }
 
-/** The Administration Service's path prefix (ENTRA.md: `/AdminService/v1.0/…`, `/AdminService/wmi/…`). */
+/** The Administration Service's path prefix (docs/architecture.md § Configuration Manager specifics: `/AdminService/v1.0/…`, `/AdminService/wmi/…`). */
 export const ADMIN_SERVICE_PREFIX = "/adminservice/";
 
 /**
@@ -73,7 +73,7 @@ export function isSafePath(path: string): boolean {
 
 /**
  * First rule whose prefix the path starts with (ASCII case-insensitive), or undefined: unknown paths are
- * refused (DESIGN §5).
+ * refused (docs/architecture.md § Configuration model).
  *
  * @param routes compiled rules
  * @param path a path that passed {@link isSafePath}
@@ -118,7 +118,7 @@ export function isAdminServicePath(path: string): boolean {
 }
 
 /**
- * The per-request policy for an Entra-authenticated route, in DESIGN §4 order: tenant flag, route
+ * The per-request policy for an Entra-authenticated route, in the order of docs/architecture.md § Hot path: tenant flag, route
  * requirement, Administration Service scope. Runs on every request, cached verdict or not, so a flag
  * flipped by a config reload applies to the very next request.
  *

@@ -1,5 +1,5 @@
 /**
- * Why a request was refused, and THE one table that maps each reason to an HTTP answer (DESIGN §4,
+ * Why a request was refused, and THE one table that maps each reason to an HTTP answer (docs/architecture.md § Rejections,
  * RFC 6750 §3). Nothing else in the gateway decides a status code or writes a `WWW-Authenticate` header
  * for an authentication failure.
  */
@@ -33,7 +33,7 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 export interface TenantChallenge {
   /** The registered tenant the token named (for logs and metrics; not sent to the client). */
   readonly tenantId: string;
-  /** `https://{authority}/{tid}` (DESIGN §4). */
+  /** `https://{authority}/{tid}` (docs/architecture.md § Rejections). */
   readonly authorizationUri: string;
   /** The server app's App ID URI. */
   readonly resourceId: string;
@@ -60,8 +60,8 @@ export interface RejectionRow {
 }
 
 /**
- * The mapping (DESIGN §4). `route_unknown` is ours: a path no route rule matches is not found, whatever the
- * token says (DESIGN §5 "unknown paths refused").
+ * The mapping (docs/architecture.md § Rejections). `route_unknown` is ours: a path no route rule matches is not found, whatever the
+ * token says (docs/architecture.md § Configuration model: "unknown paths are refused").
  */
 export const REJECTION_TABLE: Readonly<Record<RejectionReason, RejectionRow>> = Object.freeze({
   // RFC 6750 §3.1: "If the request lacks any authentication information … the resource server SHOULD NOT
@@ -125,7 +125,7 @@ function quote(value: string): string {
 }
 
 /**
- * The HTTP status and headers for a rejection (DESIGN §4 table).
+ * The HTTP status and headers for a rejection (docs/operations.md § Rejection reasons).
  *
  * @param rejection the refused request
  * @param realm the `realm` auth-param (RFC 6750 §3)
@@ -145,7 +145,7 @@ export function rejectionResponse(rejection: Rejection, realm: string): Rejectio
       errorDescription = DESCRIPTIONS[error];
       challenge += `, error=${quote(error)}, error_description=${quote(errorDescription)}`;
     }
-    // DESIGN §4: the 401 challenge tells a client where to get a token for a known tenant.
+    // docs/architecture.md § Rejections: the 401 challenge tells a client where to get a token for a known tenant.
     if (row.status === 401 && rejection.tenant !== undefined) {
       challenge += `, authorization_uri=${quote(rejection.tenant.authorizationUri)}, resource_id=${quote(rejection.tenant.resourceId)}`;
     }

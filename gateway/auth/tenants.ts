@@ -49,7 +49,7 @@ export interface TenantRegistry {
   readonly keySets: readonly KeySetSpec[];
 }
 
-/** A GUID as Entra writes `tid` (ENTRA.md: lower case). */
+/** A GUID as Entra writes `tid` (docs/architecture.md § Tokens: lower case). */
 const TID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function stripTrailingSlash(value: string): string {
@@ -81,7 +81,7 @@ export function createTenantRegistry(config: GatewayConfig): TenantRegistry {
     const issuerV2 = substituteTemplate(env.issuerV2, env.authorityHost, tenantId);
     const keySetV1 = keySet(env, tenantId, 1);
     const keySetV2 = keySet(env, tenantId, 2);
-    // ENTRA.md: v1 `aud` is the App ID URI as requested (maybe with a trailing /) or the client-ID GUID;
+    // docs/architecture.md § Tokens: v1 `aud` is the App ID URI as requested (maybe with a trailing /) or the client-ID GUID;
     // v2 `aud` is always the client ID.
     const audiences = new Set([stripTrailingSlash(service.webApp.appIdUri), service.webApp.clientId]);
     const clientApps = new Set(service.nativeApp === undefined ? [] : [service.nativeApp.clientId]);
@@ -133,7 +133,7 @@ export function firstIssuerPathSegment(iss: string): string | undefined {
 }
 
 /**
- * Resolves the token's tenant (DESIGN §4 step 3). An unregistered tenant is refused here, before any key
+ * Resolves the token's tenant (docs/architecture.md § Hot path, step 3). An unregistered tenant is refused here, before any key
  * look-up, so a token can never make the gateway fetch anything for a tenant it does not serve.
  *
  * @param registry current tenants

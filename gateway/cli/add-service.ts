@@ -418,7 +418,7 @@ function buildService(
 }
 
 /**
- * The server app as the wizard creates it (ENTRA.md, "Server app"): App ID URI, home page, the delegated
+ * The server app as the wizard creates it (docs/architecture.md § Configuration Manager specifics): App ID URI, home page, the delegated
  * scope `user_impersonation`, v1 tokens (CM's default), and Graph's application permission
  * `Directory.Read.All` for Entra user discovery.
  */

@@ -1,7 +1,7 @@
 /**
  * Where Entra and Microsoft Graph are for one Azure environment of the configuration: the authority URL of a
  * tenant, the Graph base URL and resource, and HTTP clients (undici, and msal-node's network module) that
- * trust the environment's CA when one is configured (the local emulator; ENTRA.md, "msal-node against a
+ * trust the environment's CA when one is configured (the local emulator; docs/architecture.md § msal-node against a
  * local authority").
  */
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
@@ -9,7 +9,7 @@ import { Agent, type Dispatcher } from "undici";
 import type { EnvironmentName } from "../config/schema.js";
 import type { Environment } from "../config/validate.js";
 
-/** Microsoft Graph host of each environment (ENTRA.md, "Clouds"). */
+/** Microsoft Graph host of each environment (docs/architecture.md § Clouds). */
 export const GRAPH_HOSTS: Readonly<Record<EnvironmentName, string>> = Object.freeze({
   AzurePublicCloud: "graph.microsoft.com",
   AzureUSGovernmentCloud: "graph.microsoft.us",

@@ -1,5 +1,5 @@
 /**
- * The seam through which the CLI reaches a running gateway (DESIGN §10 admin API, not built yet). Until it
+ * The seam through which the CLI reaches a running gateway's admin API (docs/operations.md § Admin API; `main.ts` plugs it in from `ENTRA_GATEWAY_ADMIN_URL`). Until it
  * is plugged in, every change goes to the configuration file and a running gateway applies it on its next
  * reload (file watch or SIGHUP).
  *

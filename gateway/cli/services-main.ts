@@ -1,5 +1,5 @@
 /**
- * Stand-alone entry for `services` (until `gateway/main.ts` wires it as `entra-gateway services …`):
+ * Stand-alone entry for `services` (`entra-gateway services …` in `gateway/main.ts` is the usual one; this skips the admin API seam):
  * `node dist/gateway/cli/services-main.js list --config gateway.yaml`.
  */
 import { runServicesCommand } from "./services.js";

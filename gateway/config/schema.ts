@@ -2,7 +2,7 @@
  * The configuration file's schema (zod 4), with every default written next to the field it belongs to.
  *
  * The shape mirrors Configuration Manager's Azure Services Wizard (`seed/azure-services-wizard.md`) and
- * DESIGN §5. Objects are strict: an unknown key is a problem, never silently ignored (a typo such as
+ * docs/architecture.md § Configuration model. Objects are strict: an unknown key is a problem, never silently ignored (a typo such as
  * `disableAuthentification: true` must stop the boot, not leave a tenant open). Durations carry their unit
  * in the name (`…Ms`, `…Sec`). Rules that span several fields or services live in `validate.ts`.
  */
@@ -26,7 +26,7 @@ export const SUPPORTED_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS5
 /** One of {@link SUPPORTED_ALGS}. */
 export type SupportedAlg = (typeof SUPPORTED_ALGS)[number];
 
-/** Route requirements (DESIGN §5). `entra` accepts a user, device or user+device token. */
+/** Route requirements (docs/architecture.md § Configuration model). `entra` accepts a user, device or user+device token. */
 export const ROUTE_REQUIREMENTS = ["anonymous", "passthrough", "user", "device", "entra"] as const;
 /** One of {@link ROUTE_REQUIREMENTS}. */
 export type RouteRequirement = (typeof ROUTE_REQUIREMENTS)[number];
@@ -115,8 +115,8 @@ export interface EnvironmentTemplates {
 }
 
 /**
- * Built-in environments from ENTRA.md's cloud table. The US Government v1 issuer is unconfirmed by
- * Microsoft (ENTRA.md), which is one reason every template is overridable.
+ * Built-in environments from the cloud table of docs/architecture.md § Clouds. The US Government v1 issuer is unconfirmed by
+ * Microsoft (docs/architecture.md § Clouds), which is one reason every template is overridable.
  *
  * Issuers are literal (the cloud's identity does not move), JWKS URLs follow `{authority}`: pointing
  * `authorityHost` at a local emulator that issues real-cloud issuer strings (ours does) changes where keys
@@ -149,7 +149,7 @@ export const RouteSchema = z.strictObject({
 });
 
 /**
- * Configuration Manager's default routes (DESIGN §5), used when the file sets no `routes`.
+ * Configuration Manager's default routes (docs/architecture.md § Configuration model), used when the file sets no `routes`.
  * `/CCM_Proxy_ServerAuth/` is the AADAuthInfo discovery endpoint clients call before they have a token.
  */
 export const DEFAULT_ROUTES: ReadonlyArray<z.input<typeof RouteSchema>> = Object.freeze([
@@ -165,7 +165,7 @@ export const DEFAULT_ROUTES: ReadonlyArray<z.input<typeof RouteSchema>> = Object
   Object.freeze({ prefix: "/CCM_Incoming/", requirement: "entra" as const, forwardAuthorization: false }),
 ]);
 
-/** JWKS cache settings (DESIGN §6; Microsoft's signing-key rollover guidance for the defaults). */
+/** JWKS cache settings (docs/architecture.md § Caches; Microsoft's signing-key rollover guidance for the defaults). */
 export const JwksSettingsSchema = z.strictObject({
   /** Background refresh period; each tenant's timer is jittered by ±10 %. */
   refreshIntervalMs: positiveInt.default(3_600_000),
@@ -216,7 +216,7 @@ export const AuthSettingsSchema = z.strictObject({
     .prefault({}),
 });
 
-/** The management point behind the gateway (DESIGN §7). */
+/** The management point behind the gateway (docs/architecture.md § Proxy). */
 export const UpstreamSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }),
   /** CA that signs the MP's certificate (pinned). */
@@ -241,7 +241,7 @@ export const ListenSchema = z.strictObject({
 });
 
 /**
- * The admin API's listener (DESIGN §10): loopback by default, every call needs `Authorization: Bearer {key}`.
+ * The admin API's listener (docs/operations.md § Admin API): loopback by default, every call needs `Authorization: Bearer {key}`.
  * Without `key`, `serve` generates one into its state directory (`--state-dir`, file `admin.key`).
  */
 export const AdminSchema = z.strictObject({

@@ -1,5 +1,5 @@
 /**
- * Hot reload (DESIGN §5): the configuration file is re-read on change (a watch on its folder, so editors
+ * Hot reload (docs/operations.md § Hot reload): the configuration file is re-read on change (a watch on its folder, so editors
  * that replace the file and Kubernetes ConfigMap symlink swaps are both seen), on SIGHUP and on the admin
  * API's `POST /config/reload`. A new file is validated in full; only a valid one is handed to `apply` (which
  * swaps it in atomically, in every worker); a broken one is refused, logged and counted, and the last good

@@ -1,6 +1,6 @@
 /**
- * The one place that edits and writes the configuration file (DESIGN §5: "writes are atomic: temp file +
- * rename"). Used by the `services` CLI and, later, the admin API's tenant disable/enable.
+ * The one place that edits and writes the configuration file (docs/architecture.md § Configuration model: "Writes … are atomic: temp file, fsync,
+ * rename"). Used by the `services` CLI and the admin API's tenant disable/enable (`admin/write-back.ts`).
  *
  * An edit works on the `yaml` Document, so comments and layout outside the edited nodes survive (JSON files
  * are parsed the same way, JSON being YAML, and written back as JSON). The whole resulting configuration is

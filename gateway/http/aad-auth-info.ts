@@ -1,5 +1,5 @@
 /**
- * `GET /CCM_Proxy_ServerAuth/AADAuthInfo?TenantID={tid}` (ENTRA.md, Configuration Manager specifics): what
+ * `GET /CCM_Proxy_ServerAuth/AADAuthInfo?TenantID={tid}` (docs/architecture.md § Configuration Manager specifics): what
  * a client must ask Entra for — the client app ID and the resource (the server app's App ID URI) — answered
  * from the configuration, for onboarded cloud-management tenants whose Entra authentication is enabled only.
  * The JSON shape is our model: Microsoft documents the fields (AADCLIENTAPPID, AADRESOURCEURI), not the body.

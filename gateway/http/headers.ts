@@ -1,5 +1,5 @@
 /**
- * Which headers cross the gateway (DESIGN §7): hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1),
+ * Which headers cross the gateway (docs/architecture.md § Proxy): hop-by-hop headers are dropped both ways (RFC 9110 §7.6.1),
  * inbound `x-entra-*` identity headers are always stripped and the gateway adds its own, `X-Forwarded-*` are
  * set by the gateway (never trusted from the client), and `Authorization` goes upstream only when the route
  * says so.

@@ -1,7 +1,7 @@
 /**
  * `/healthz` (the process is alive) and `/readyz` (it can do its job: configuration loaded, keys present for
  * every enabled tenant, the management point reachable), both on the main listener without authentication
- * (DESIGN §8).
+ * (docs/operations.md § Health).
  */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/authenticate.js";

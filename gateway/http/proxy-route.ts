@@ -188,7 +188,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         true,
       );
       reply.code(res.status).headers(clientResponseHeaders(res.headers));
-      // DESIGN §7: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
+      // docs/architecture.md § Proxy: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
       // anything larger or of unknown length streams with bounded memory.
       const length = Number(res.headers["content-length"]);
       if (length <= SMALL_BODY_BYTES && req.method !== "HEAD") {

@@ -1,5 +1,5 @@
 /**
- * The leg to the management point (DESIGN §7): one long-lived undici `Pool` per MP origin, keep-alive,
+ * The leg to the management point (docs/architecture.md § Proxy): one long-lived undici `Pool` per MP origin, keep-alive,
  * HTTPS with the pinned CA and the gateway's client certificate (mTLS), bodies streamed both ways. Upstream
  * failures are matched on `err.code` and become 502 (unreachable) or 504 (timeout), never 500.
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway's pino logger (DESIGN §8): JSON lines, a request id on every request line, and never a token —
+ * The gateway's pino logger (docs/architecture.md § Observability): JSON lines, a request id on every request line, and never a token —
  * a short SHA-256 fingerprint identifies one instead. Authorization headers, cookies and secrets are redacted
  * wherever they appear in a logged object.
  */

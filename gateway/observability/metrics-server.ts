@@ -1,5 +1,5 @@
 /**
- * The metrics listener (DESIGN §8): `GET /metrics` in the Prometheus text format on its own port, plain
+ * The metrics listener (docs/operations.md § Metrics): `GET /metrics` in the Prometheus text format on its own port, plain
  * HTTP, loopback by default. Deliberately not fastify: it serves one path and must keep answering while
  * the main listener drains.
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway's Prometheus metrics (DESIGN §8), in two groups:
+ * The gateway's Prometheus metrics (docs/operations.md § Metrics), in two groups:
  *
  * - {@link createRequestMetrics}: what one serving process sees — requests, auth and upstream latency, JWKS
  *   fetches and key state, verdict caches, the upstream pool, token age at first verification. In a

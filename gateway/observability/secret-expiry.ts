@@ -1,5 +1,5 @@
 /**
- * Web app secret expiry notifications (DESIGN §5, Configuration Manager 2006+ console notifications): a
+ * Web app secret expiry notifications (docs/operations.md § Secret expiry, Configuration Manager 2006+ console notifications): a
  * warning 30 days before a secret expires and once it has expired, for imported and created apps alike,
  * evaluated at start and hourly (and after every configuration change), as a log line, a metric
  * (`entra_gateway_secret_expiry_timestamp_seconds`) and a `/readyz` detail.

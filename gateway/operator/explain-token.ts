@@ -1,6 +1,6 @@
 /**
  * `entra-gateway explain-token`: "why was this client refused?" Walks a token through the gateway's
- * pipeline one step at a time (DESIGN §4: route, extract, decode, tenant, policy, issuer, keys, signature,
+ * pipeline one step at a time (docs/architecture.md § Hot path: route, extract, decode, tenant, policy, issuer, keys, signature,
  * claims), saying what each step found, then gives the verdict of the real authenticator — the same code the
  * gateway runs — with the HTTP answer it maps to. Keys are fetched from the configured JWKS URLs, exactly as
  * the gateway would. The token itself is never printed: only its SHA-256 fingerprint.

@@ -1,5 +1,5 @@
 /**
- * The bench's `--json` object keeps the shape other tools rely on (bench/README.md). A tiny in-process run
+ * The bench's `--json` object keeps the shape other tools rely on (docs/architecture.md § Interfaces). A tiny in-process run
  * (two ~0.5 s autocannon loads against a local HTTP server) goes through the same load, summary and JSON
  * code as `npm run bench`. No timing is asserted: the bench is not a test.
  */

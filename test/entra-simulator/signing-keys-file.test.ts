@@ -1,4 +1,4 @@
-/** The signing-keys file (DESIGN §10 `entra.signingKeys`): private JWKs independent tools can sign with. */
+/** The signing-keys file (docs/architecture.md § Interfaces `entra.signingKeys`): private JWKs independent tools can sign with. */
 
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,6 +1,6 @@
 /**
  * Every kind of token the emulator issues verifies with jose against the JWKS fetched over HTTPS, and its
- * claims match ENTRA.md ("Tokens").
+ * claims match docs/architecture.md § Tokens.
  */
 
 import { createHash, randomUUID, X509Certificate } from "node:crypto";
@@ -142,7 +142,7 @@ describe("token kinds", () => {
     });
     expect(payload).not.toHaveProperty("appid");
     expect(payload).not.toHaveProperty("upn");
-    // v2 keys carry the issuer template; substituted with tid it equals the token's iss (ENTRA.md "Keys").
+    // v2 keys carry the issuer template; substituted with tid it equals the token's iss (docs/architecture.md § Signing keys).
     const key = jwks.keys.find((k: { kid: string }) => k.kid === header.kid);
     expect(key.issuer.replace("{tenantid}", payload.tid)).toBe(payload.iss);
   });

@@ -1,4 +1,4 @@
-/** Inbound x-entra-* identity headers never reach the MP; the gateway's own do (DESIGN §7). */
+/** Inbound x-entra-* identity headers never reach the MP; the gateway's own do (docs/architecture.md § Proxy). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StackHarness, startStackHarness } from "./stack-harness.js";
 

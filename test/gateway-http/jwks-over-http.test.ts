@@ -1,5 +1,5 @@
 /**
- * The JWKS cache against the real emulator over HTTPS (DESIGN §6): boot fetch, unknown-kid floods, outages,
+ * The JWKS cache against the real emulator over HTTPS (docs/architecture.md § Caches): boot fetch, unknown-kid floods, outages,
  * the stale window, revocation — counted by the emulator's own request statistics.
  */
 import { readFile } from "node:fs/promises";

@@ -1,4 +1,4 @@
-/** Log lines carry a request id and a token fingerprint, never the token (DESIGN §8). */
+/** Log lines carry a request id and a token fingerprint, never the token (docs/architecture.md § Observability). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFingerprint } from "../../gateway/observability/logger.js";
 import { type StackHarness, startStackHarness } from "./stack-harness.js";

@@ -1,5 +1,5 @@
 /**
- * Every row of the rejection table (DESIGN §4), reached over HTTP through the gateway with tokens from the
+ * Every row of the rejection table (docs/operations.md § Rejection reasons), reached over HTTP through the gateway with tokens from the
  * emulator: the status, the RFC 6750 challenge, the exact reason in the gateway's outcome, and nothing of it
  * reaching the management point.
  */

@@ -130,7 +130,7 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
     deviceRequest,
     async close() {
       await stack.stop();
-      // DESIGN §8: the token itself is never logged. Any signature segment in a log line is a leak.
+      // docs/architecture.md § Observability: the token itself is never logged. Any signature segment in a log line is a leak.
       for (const token of tokensSent) {
         const signature = token.split(".")[2];
         const needle = signature && signature.length >= 16 ? signature : token;

@@ -1,5 +1,5 @@
 /**
- * Bodies stream both ways with bounded memory (DESIGN §7), and upstream failures become 502/504, never 500.
+ * Bodies stream both ways with bounded memory (docs/architecture.md § Proxy), and upstream failures become 502/504, never 500.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";

@@ -5,7 +5,7 @@ import { check } from "./config-helpers.js";
 import { baseConfigInput, TENANT_A } from "./fixtures.js";
 
 describe("configuration defaults", () => {
-  it("when only the upstream is given, then every default of DESIGN §5/§6 is filled in", () => {
+  it("when only the upstream is given, then every default of docs/configuration.md is filled in", () => {
     const result = check({ upstream: { url: "https://mp.contoso.local" } });
     if (!result.ok) throw new Error(result.problems.join("\n"));
     const { auth, listen, upstream, routes, environments } = result.config;

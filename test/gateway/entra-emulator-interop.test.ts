@@ -1,5 +1,5 @@
 /**
- * Cross-check of two independent readings of ENTRA.md: tokens and JWKS documents built by the emulator's own
+ * Cross-check of two independent readings of docs/architecture.md § Entra ID facts: tokens and JWKS documents built by the emulator's own
  * code (entra-simulator/tokens.ts, keys.ts) must pass the gateway's pipeline, and its app tokens must not.
  * Only the emulator's pure builders are used: no server, no network.
  */

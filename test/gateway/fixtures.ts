@@ -1,6 +1,6 @@
 /**
  * Named fixtures for the gateway's unit tests: tenants, a configuration, RSA signing keys, JWKS documents,
- * realistic Entra tokens (ENTRA.md) signed with `node:crypto`, a controllable clock and a fake JWKS
+ * realistic Entra tokens (docs/architecture.md § Tokens) signed with `node:crypto`, a controllable clock and a fake JWKS
  * fetcher. Nothing here imports the gateway's validation code except to build the objects under test.
  */
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
@@ -117,7 +117,7 @@ export interface SigningKey {
   readonly publicKey: KeyObject;
 }
 
-/** A 27-char base64url kid: the SHA-1 thumbprint form Entra uses (ENTRA.md). */
+/** A 27-char base64url kid: the SHA-1 thumbprint form Entra uses (docs/architecture.md § Tokens). */
 export function newKid(): string {
   return createHash("sha1").update(randomBytes(32)).digest("base64url");
 }

@@ -26,7 +26,7 @@ const INVALID_TOKEN: RejectionReason[] = [
   "claim_invalid",
 ];
 
-describe("the rejection table (DESIGN §4, RFC 6750 §3)", () => {
+describe("the rejection table (docs/operations.md § Rejection reasons, RFC 6750 §3)", () => {
   it("when the table is read, then every reason has exactly one row", () => {
     expect(Object.keys(REJECTION_TABLE).sort()).toEqual([...REJECTION_REASONS].sort());
   });

@@ -4,7 +4,7 @@ import { appClaimsV1, deviceClaimsV1, TENANT_A, userClaimsV1, userClaimsV2, user
 
 const NOW = 1_736_942_400;
 
-describe("token kind classification (ENTRA.md)", () => {
+describe("token kind classification (docs/architecture.md § Token classification)", () => {
   it("when idtyp is device, then device", () => {
     expect(classifyToken(deviceClaimsV1(TENANT_A, NOW))).toBe("device");
   });

@@ -3,13 +3,22 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REJECTION_REASONS, REJECTION_TABLE } from "../../gateway/auth/rejection.js";
 
-const DOC = join(import.meta.dirname, "../../README.md");
+const DOC = join(import.meta.dirname, "../../docs/operations.md");
 
-describe("README.md", () => {
+/** The level-2 section of a markdown document that starts with `heading`, up to the next level-2 heading. */
+function section(text: string, heading: string): string {
+  const start = text.indexOf(`\n${heading}\n`);
+  expect(start, heading).toBeGreaterThanOrEqual(0);
+  const end = text.indexOf("\n## ", start + 1);
+  return text.slice(start, end === -1 ? undefined : end);
+}
+
+describe("docs/operations.md", () => {
   it("when the rejection table is read from the docs, then it lists exactly the reasons of REJECTION_TABLE with their status and challenge", async () => {
     const text = await readFile(DOC, "utf8");
-    const section = text.slice(text.indexOf("### Rejection reasons"), text.indexOf("### Operations notes"));
-    const rows = [...section.matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
+    const rows = [
+      ...section(text, "## Rejection reasons").matchAll(/^\|\s*`(\w+)`\s*\|\s*(\d{3})\s*\|\s*(.+?)\s*\|$/gm),
+    ].map((m) => ({
       reason: m[1]!,
       status: Number(m[2]),
       challenge: m[3]!,
@@ -29,7 +38,7 @@ describe("README.md", () => {
   });
 
   it("when a metric is created in the code, then the docs list it", async () => {
-    const text = await readFile(DOC, "utf8");
+    const text = section(await readFile(DOC, "utf8"), "## Metrics");
     const code = await readFile(join(import.meta.dirname, "../../gateway/observability/metrics.ts"), "utf8");
     const names = [...code.matchAll(/name: "(entra_gateway_\w+)"/g)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(15);

@@ -1,5 +1,5 @@
 /**
- * The optional on-disk copy of each key set's last good JWKS (DESIGN §6), so a gateway restarted during an
+ * The optional on-disk copy of each key set's last good JWKS (docs/architecture.md § Caches), so a gateway restarted during an
  * IdP outage still serves. One JSON file per key set, written atomically (temp file + rename) so a crash
  * mid-write never leaves a torn file. Only public keys are stored.
  */

@@ -2,7 +2,7 @@
  * JWKS documents → verification keys, imported once into `node:crypto` KeyObjects (parsing a key costs
  * ~6× a signature check, so it must never happen per request).
  *
- * Entra's key documents (ENTRA.md "Keys"): `{"keys":[{"kty":"RSA","use":"sig","kid","x5t","n","e","x5c",
+ * Entra's key documents (docs/architecture.md § Signing keys): `{"keys":[{"kty":"RSA","use":"sig","kid","x5t","n","e","x5c",
  * "issuer"?}]}`, no `alg`. Only `kty`, `use`, `kid`, `n`, `e`, `alg` and `issuer` are read; `x5c` is not
  * needed because `n`/`e` are the key (RFC 7517 §4.7 makes x5c informative).
  */

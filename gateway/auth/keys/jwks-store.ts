@@ -1,6 +1,6 @@
 /**
- * Step 5 — which keys? The JWKS cache, one key set per (cloud, tenant, token version) (DESIGN §6), following
- * Microsoft's signing-key rollover guidance (ENTRA.md "Keys"):
+ * Step 5 — which keys? The JWKS cache, one key set per (cloud, tenant, token version) (docs/architecture.md § Caches), following
+ * Microsoft's signing-key rollover guidance (docs/architecture.md § Signing keys):
  *
  * - fetched at boot (requests for a set with no keys yet wait for that first fetch);
  * - refreshed in the background every `refreshIntervalMs` (±10 % jitter so tenants do not fetch in step);
@@ -57,7 +57,7 @@ export interface JwksDiskCache {
   save(id: string, record: JwksDiskRecord): Promise<void>;
 }
 
-/** Health of one key set (DESIGN §6). */
+/** Health of one key set (docs/architecture.md § Caches). */
 export type KeySetState = "fresh" | "stale" | "unavailable";
 
 /** Why a fetch ran. */

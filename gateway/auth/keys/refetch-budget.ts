@@ -1,5 +1,5 @@
 /**
- * The global budget for unknown-`kid` refreshes (DESIGN §6): a token bucket holding at most `perMinute`
+ * The global budget for unknown-`kid` refreshes (docs/architecture.md § Caches): a token bucket holding at most `perMinute`
  * tokens, refilled continuously. Per-tenant cooldowns stop one tenant's flood from fetching more than once
  * per cooldown; this bucket stops many tenants' floods together from hammering the IdP. Background and
  * boot refreshes never draw from it, so a legitimate rotation refresh cannot be starved by a flood.
