@@ -666,6 +666,13 @@ async function main(): Promise<void> {
           multiWorker: Object.fromEntries(
             multi.map((x) => [x.name, { ...jsonScenario(x), serverCore: round(x.serverCore, 2) }]),
           ),
+          // N workers (unpinned, sharing the machine with wrk, the emulator and the MP) over one pinned worker.
+          multiWorkerScaling: Object.fromEntries(
+            multi.flatMap((x) => {
+              const one = byName.get(x.name.replace(/ ×\d+$/, ""));
+              return one && one.rps > 0 ? [[`${x.name}/${one.name}`, round(x.rps / one.rps, 3)]] : [];
+            }),
+          ),
         }
       : {}),
     ...(profiles ? { profiles } : {}),
@@ -710,12 +717,17 @@ async function main(): Promise<void> {
       out.push(
         `gateway RSS: ${rss.idleMB} MB idle, ${rss.with100kMB} MB with ${rss.verifiedCacheEntries} cached tokens`,
       );
-    if (multi)
+    if (multi) {
       out.push(
         "",
         `multi-worker (${workers} workers, unpinned):`,
         formatTable(multi, () => undefined),
       );
+      for (const x of multi) {
+        const one = byName.get(x.name.replace(/ ×\d+$/, ""));
+        if (one && one.rps > 0) out.push(`  ${x.name} / ${one.name}: ${(x.rps / one.rps).toFixed(2)}`);
+      }
+    }
     out.push(
       "",
       `load average before ${machine.loadAverageBefore.join(" ")}, after ${machine.loadAverageAfter.join(" ")}; ${machine.pinning}`,
