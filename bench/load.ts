@@ -6,7 +6,7 @@
  */
 import autocannon, { type AutocannonRequest } from "autocannon";
 import { Pool } from "undici";
-import type { BenchProcess } from "./processes.js";
+import { type BenchProcess, startCpuMeter } from "./processes.js";
 import { runWrk, WRK_MISSING, wrkAvailable } from "./wrk.js";
 
 /** Where the next credential comes from. */
@@ -135,12 +135,7 @@ export function percentile(sorted: Float64Array, p: number): number {
 
 /** Runs autocannon once. */
 export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
-  const servers = spec.observe?.server ?? [];
-  const upstream = spec.observe?.upstream;
-  const cpu = () => servers.reduce((s, p) => s + p.cpuSeconds(), 0);
-  const cpu0 = cpu();
-  const up0 = upstream?.cpuSeconds() ?? 0;
-  const self0 = process.cpuUsage();
+  const spent = startCpuMeter(spec.observe?.server ?? [], spec.observe?.upstream);
   const started = performance.now();
   let latencies = new Float64Array(65_536);
   let count = 0;
@@ -173,7 +168,6 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
           return;
         }
         const seconds = (performance.now() - started) / 1000;
-        const self = process.cpuUsage(self0);
         const sorted = latencies.slice(0, count).sort();
         resolve({
           requests: count,
@@ -185,9 +179,7 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
           errors: unexpected + result.errors + result.timeouts,
           statuses,
           bytesPerSec: bytes / seconds,
-          serverCpuSec: cpu() - cpu0,
-          upstreamCpuSec: (upstream?.cpuSeconds() ?? 0) - up0,
-          clientCpuSec: (self.user + self.system) / 1e6,
+          ...spent(),
           latenciesMs: sorted,
         });
       },

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LoadResult, LoadSpec, TokenPool } from "./load.js";
-import { childrenCpuSeconds } from "./processes.js";
+import { startCpuMeter } from "./processes.js";
 
 /** The Lua script, beside this file in the source tree (from `dist/bench/`: `../../bench/`). */
 const SCRIPT = ((here: string) =>
@@ -90,13 +90,7 @@ export async function runWrk(spec: LoadSpec & { readonly durationSec: number }, 
     pool.once ? "1" : "0",
     String(pool.stampAt ?? 0),
   ];
-  const servers = spec.observe?.server ?? [];
-  const upstream = spec.observe?.upstream;
-  const cpu = () => servers.reduce((s, p) => s + p.cpuSeconds(), 0);
-  const cpu0 = cpu();
-  const up0 = upstream?.cpuSeconds() ?? 0;
-  const self0 = process.cpuUsage();
-  const children0 = childrenCpuSeconds();
+  const spent = startCpuMeter(spec.observe?.server ?? [], spec.observe?.upstream);
   const output = await new Promise<string>((resolveRun, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -113,7 +107,6 @@ export async function runWrk(spec: LoadSpec & { readonly durationSec: number }, 
   if (line === undefined) throw new Error(`wrk printed no report:\n${output.slice(-2_000)}`);
   const report = JSON.parse(line.slice("BENCH-WRK ".length)) as WrkReport;
   pool.cursor.value += report.sent;
-  const self = process.cpuUsage(self0);
   const expected = new Set(spec.expected.map(String));
   let unexpected = 0;
   for (const [status, count] of Object.entries(report.statuses)) if (!expected.has(status)) unexpected += count;
@@ -129,9 +122,7 @@ export async function runWrk(spec: LoadSpec & { readonly durationSec: number }, 
     errors: unexpected + report.socketErrors + report.timeouts,
     statuses: report.statuses,
     bytesPerSec: report.bytes / elapsed,
-    serverCpuSec: cpu() - cpu0,
-    upstreamCpuSec: (upstream?.cpuSeconds() ?? 0) - up0,
-    clientCpuSec: (self.user + self.system) / 1e6 + (childrenCpuSeconds() - children0),
+    ...spent(),
     latenciesMs,
     wrapped: report.wrapped === 1,
   };
