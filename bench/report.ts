@@ -187,6 +187,11 @@ export function buildJson<D>(summaries: readonly ScenarioSummary[], details: D):
   };
 }
 
+/** The verified-cache hit rate as a percentage, or "–" where the server has none. */
+function hitRate(r: ScenarioSummary): string {
+  return r.cacheHitRate === null ? "–" : `${(r.cacheHitRate * 100).toFixed(1)}%`;
+}
+
 function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
@@ -208,6 +213,7 @@ export function formatTable(
     "srv µs/req",
     "srv core",
     "gen+mp core",
+    "hit rate",
     "MB/s",
     "ratio",
   ];
@@ -226,6 +232,7 @@ export function formatTable(
       r.serverCpuUsPerReq.toFixed(0),
       `${(r.serverCore * 100).toFixed(0)}%`,
       `${(r.clientCore * 100).toFixed(0)}%`,
+      hitRate(r),
       r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2),
       ratio,
     ];
@@ -243,15 +250,15 @@ export function markdownTable(
 ): string {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const out = [
-    "| scenario | server | req/s (median) | min–max | p50 ms | p90 ms | p99 ms | errors | server CPU µs/req | server core | gen+MP core | MB/s | ratio |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| scenario | server | req/s (median) | min–max | p50 ms | p90 ms | p99 ms | errors | server CPU µs/req | server core | gen+MP core | hit rate | RSS MB | MB/s | ratio |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
     const ref = ratioTo(r);
     const base = ref ? byName.get(ref) : undefined;
     const ratio = base && base.rps > 0 ? `${(r.rps / base.rps).toFixed(2)} × ${ref}` : "";
     out.push(
-      `| \`${r.name}\` | ${r.target} | ${r.rps.toFixed(0)} | ${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.serverCore * 100).toFixed(0)}% | ${(r.clientCore * 100).toFixed(0)}% | ${r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2)} | ${ratio} |`,
+      `| \`${r.name}\` | ${r.target} | ${r.rps.toFixed(0)} | ${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.serverCore * 100).toFixed(0)}% | ${(r.clientCore * 100).toFixed(0)}% | ${hitRate(r)} | ${r.rssMb === null ? "–" : r.rssMb.toFixed(0)} | ${r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2)} | ${ratio} |`,
     );
   }
   return out.join("\n");

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cyclingSource, type LoadResult, runLoad } from "../../bench/load.js";
-import { buildJson, summarise } from "../../bench/report.js";
+import { buildJson, formatTable, markdownTable, summarise } from "../../bench/report.js";
 
 let server: Server;
 let url: string;
@@ -70,6 +70,10 @@ describe("npm run bench -- --json", () => {
     const json = buildJson([summarise("cold", "gateway", "local", counted)], {});
     expect(json.scenarios.cold!.cacheHitRate).toBe(0.3);
     expect(json.scenarios.cold!.rssMb).toBe(160);
+    // The tables (console and bench/RESULTS.md) show them too.
+    const cold = summarise("cold", "gateway", "local", counted);
+    expect(markdownTable([cold], () => undefined)).toMatch(/\| 30\.0% \| 160 \|/);
+    expect(formatTable([cold], () => undefined)).toContain("30.0%");
     expect(Object.keys(ratios)).toEqual(["warm/proxy-noauth"]);
     expect(typeof ratios["warm/proxy-noauth"]).toBe("number");
   });
