@@ -76,10 +76,11 @@ function createBatchedHistogram(
     readonly name: string;
     readonly help: string;
     readonly buckets: readonly number[];
-    readonly labelled: boolean;
+    readonly labelNames: readonly string[];
   },
 ): (labels?: Record<string, string>) => (value: number) => void {
   const bounds = spec.buckets;
+  const labelled = spec.labelNames.length > 0;
   const all: HistogramSeries[] = [];
   const newSeries = (labels: Record<string, string>): HistogramSeries => {
     const s = { labels, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
@@ -87,16 +88,18 @@ function createBatchedHistogram(
     return s;
   };
   // prom-client shows an unlabelled histogram from the start, a labelled one once a series is observed.
-  if (!spec.labelled) newSeries({});
+  if (!labelled) newSeries({});
   const metric = {
     name: spec.name,
     help: spec.help,
     type: "histogram",
     aggregator: "sum",
+    // What prom-client's own metrics expose too (tools read a registry's label names from it).
+    labelNames: spec.labelNames,
     get() {
       const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
       for (const s of all) {
-        if (spec.labelled && s.count === 0) continue;
+        if (labelled && s.count === 0) continue;
         let acc = 0;
         for (let i = 0; i < bounds.length; i++) {
           acc += s.counts[i]!;
@@ -120,7 +123,7 @@ function createBatchedHistogram(
   };
   registry.registerMetric(metric as unknown as Metric);
   return (labels = {}) => {
-    const s = spec.labelled ? newSeries(labels) : all[0]!;
+    const s = labelled ? newSeries(labels) : all[0]!;
     return (value: number) => {
       let i = 0;
       while (i < bounds.length && value > bounds[i]!) i++;
@@ -181,13 +184,13 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
     name: "entra_gateway_auth_duration_seconds",
     help: "Time spent authenticating a request (cache hits included), by result",
     buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
-    labelled: true,
+    labelNames: ["result"],
   });
   const observeUpstream = createBatchedHistogram(registry, {
     name: "entra_gateway_upstream_duration_seconds",
     help: "Time from sending a request to the management point to its response headers",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    labelled: false,
+    labelNames: [],
   })();
   const statusCells = new Map<number, CounterCell>();
   new Counter({
