@@ -6,7 +6,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { type Agent, request } from "undici";
+import { Agent, request } from "undici";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -37,6 +37,26 @@ export async function call(
     // not JSON
   }
   return { status: res.statusCode, headers: res.headers, body, text };
+}
+
+/**
+ * `POST {url}/CCM_STS` with a bearer token on a connection of its own, so a cluster's round-robin spreads
+ * such requests over its workers; resolves with the status.
+ */
+export async function postOnNewConnection(url: string, ca: string, token: string): Promise<number> {
+  const agent = new Agent({ connect: { ca } });
+  try {
+    const res = await request(`${url}/CCM_STS`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    await res.body.dump();
+    return res.statusCode;
+  } finally {
+    await agent.close();
+  }
 }
 
 /** An admin API client. */
@@ -167,17 +187,31 @@ export interface ServedGateway {
   stop(): Promise<number | null>;
 }
 
+/** How the `serve` process is started: as another user (drills of a read-only configuration), detached. */
+export interface ServeOptions {
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+  readonly detached?: boolean;
+}
+
 /**
  * Spawns `serve` and waits for its "gateway ready" line.
  *
  * @param main from {@link buildCli}
  * @param args arguments after `serve`
+ * @param options user and process group
  */
-export async function serveCli(main: string, args: readonly string[]): Promise<ServedGateway> {
+export async function serveCli(
+  main: string,
+  args: readonly string[],
+  options: ServeOptions = {},
+): Promise<ServedGateway> {
   const child = spawn(process.execPath, [main, "serve", ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: "info" },
+    ...options,
   });
   const lines: Array<Record<string, any>> = [];
   const stderr: string[] = [];
