@@ -11,9 +11,9 @@ import { createRequestMetrics } from "../../gateway/observability/metrics.js";
 const AUTH_BUCKETS = [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
 const UPSTREAM_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/** The lines of `metric` (its HELP, TYPE and samples) in a scrape. */
+/** The lines of `metric` (its TYPE and samples; the HELP text is the gateway's own) in a scrape. */
 function linesOf(text: string, metric: string): string[] {
-  return text.split("\n").filter((l) => l.startsWith(`${metric}`) || l.includes(` ${metric} `));
+  return text.split("\n").filter((l) => l.startsWith(`${metric}`) || l.startsWith(`# TYPE ${metric} `));
 }
 
 describe("request metrics on the hot path", () => {
