@@ -1,15 +1,33 @@
 /**
- * One load run with autocannon: a fixed duration (or a fixed number of requests), a fresh credential per
- * request from a token source, and exact latencies (autocannon's own histogram has 1 ms resolution; the
- * bench records every response time itself, in microseconds, whatever its status).
+ * One load run: with wrk (`bench/wrk.ts`) when it is installed and the run has a duration, with autocannon
+ * otherwise (a fixed number of requests, or no wrk: a warning says so once). autocannon runs take a fresh
+ * credential per request from a token source and record exact latencies (autocannon's own histogram has
+ * 1 ms resolution; the bench records every response time itself, in microseconds, whatever its status).
  */
 import autocannon, { type AutocannonRequest } from "autocannon";
 import { Pool } from "undici";
-import type { BenchProcess } from "./processes.js";
+import { type BenchProcess, startCpuMeter } from "./processes.js";
+import { runWrk, WRK_MISSING, wrkAvailable } from "./wrk.js";
 
 /** Where the next credential comes from. */
 export interface TokenSource {
   next(): string;
+  /** The pool behind the source, for wrk (which reads tokens from a file); both advance the same cursor. */
+  readonly pool?: TokenPool;
+}
+
+/** A fixed list of tokens and the place the next run starts from. */
+export interface TokenPool {
+  readonly tokens: readonly string[];
+  /** Requests sent from this pool so far: every run (warm-up included) moves it on. */
+  readonly cursor: { value: number };
+  /** true: each token at most once (cold); false: cycle. */
+  readonly once: boolean;
+  /**
+   * 1-based character of each token where wrk writes 6 base64url digits of the request number: distinct
+   * tokens from a few templates (a forged signature that is never the same twice).
+   */
+  readonly stampAt?: number;
 }
 
 /** A source cycling through a fixed pool (optionally from a shared cursor, so a pool is consumed once). */
@@ -21,7 +39,44 @@ export function cyclingSource(pool: readonly string[], cursor?: { value: number 
       c.value++;
       return token;
     },
+    pool: { tokens: pool, cursor: c, once: false },
   };
+}
+
+/** A source handing out each token of `pool` once, from a cursor shared by every run against one server. */
+export function onceSource(
+  pool: readonly string[],
+  cursor: { value: number },
+): TokenSource & { readonly pool: TokenPool; wrapped(): boolean } {
+  let wrapped = false;
+  return {
+    next() {
+      if (cursor.value >= pool.length) wrapped = true;
+      return pool[cursor.value++ % pool.length]!;
+    },
+    pool: { tokens: pool, cursor, once: true },
+    wrapped: () => wrapped,
+  };
+}
+
+/** Which load generator runs: `wrk` when installed (unless `BENCH_GENERATOR=autocannon`), else autocannon. */
+export function loadGenerator(): "wrk" | "autocannon" {
+  return process.env.BENCH_GENERATOR !== "autocannon" && wrkAvailable() ? "wrk" : "autocannon";
+}
+
+let warned = false;
+
+/** Runs one load: wrk for timed runs of a pooled source when installed, autocannon otherwise. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const pool = spec.tokens.pool;
+  if (spec.amount === undefined && spec.rate === undefined && pool !== undefined) {
+    if (loadGenerator() === "wrk") return runWrk({ ...spec, durationSec: spec.durationSec ?? 10 }, pool);
+    if (!warned && !wrkAvailable()) {
+      warned = true;
+      process.stderr.write(`${WRK_MISSING}\n`);
+    }
+  }
+  return runAutocannon(spec);
 }
 
 /** What to run. */
@@ -62,6 +117,13 @@ export interface LoadResult {
   readonly clientCpuSec: number;
   /** Every latency in ms (kept for pooling percentiles across rounds). */
   readonly latenciesMs: Float64Array;
+  /** The server's resident set at the end of the run (bytes), when the bench looked. */
+  readonly serverRssBytes?: number;
+  /** Verified-cache hits and misses the gateway counted during the run (its metrics), when it has them. */
+  readonly cacheHits?: number;
+  readonly cacheMisses?: number;
+  /** A once-only pool ran out and started over (some "cold" requests were repeats). */
+  readonly wrapped?: boolean;
 }
 
 /** Percentile (nearest rank) of sorted values. */
@@ -72,13 +134,8 @@ export function percentile(sorted: Float64Array, p: number): number {
 }
 
 /** Runs autocannon once. */
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const servers = spec.observe?.server ?? [];
-  const upstream = spec.observe?.upstream;
-  const cpu = () => servers.reduce((s, p) => s + p.cpuSeconds(), 0);
-  const cpu0 = cpu();
-  const up0 = upstream?.cpuSeconds() ?? 0;
-  const self0 = process.cpuUsage();
+export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
+  const spent = startCpuMeter(spec.observe?.server ?? [], spec.observe?.upstream);
   const started = performance.now();
   let latencies = new Float64Array(65_536);
   let count = 0;
@@ -111,7 +168,6 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           return;
         }
         const seconds = (performance.now() - started) / 1000;
-        const self = process.cpuUsage(self0);
         const sorted = latencies.slice(0, count).sort();
         resolve({
           requests: count,
@@ -123,9 +179,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           errors: unexpected + result.errors + result.timeouts,
           statuses,
           bytesPerSec: bytes / seconds,
-          serverCpuSec: cpu() - cpu0,
-          upstreamCpuSec: (upstream?.cpuSeconds() ?? 0) - up0,
-          clientCpuSec: (self.user + self.system) / 1e6,
+          ...spent(),
           latenciesMs: sorted,
         });
       },

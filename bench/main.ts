@@ -2,19 +2,29 @@
 /**
  * `npm run bench [-- --quick] [--json] [--scenario a,b] [--duration S] [--connections N] [--rounds N]`
  *
- * Benchmarks the compiled gateway against the Node proxy limit (`proxy-noauth`), the MP itself (`direct`)
- * and its peers, side by side in one run: every server in its own process pinned to core 0, the load
- * generator (autocannon, with the Entra emulator) and the MP simulator on core 1, scenarios interleaved in
+ * Benchmarks the compiled gateway against the bare proxy (`bare-proxy`, fastify + undici, no auth: 1.0), its
+ * own path without auth (`proxy-noauth`), the MP itself (`direct`) and its peers, side by side in one run:
+ * every server in its own process pinned to core 0, the load generator (wrk, or autocannon where wrk is
+ * missing), the Entra emulator and the MP simulator on core 1, scenarios interleaved in
  * rounds so drift hits all alike. Prints a table with ratios; `--json` prints one object (docs/architecture.md § Interfaces).
  * Writes `bench/results/<stamp>.{json,svg}`; a full run also rewrites `bench/RESULTS.md`.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cyclingSource, type LoadResult, runLoad, runPaced, type TokenSource } from "./load.js";
+import {
+  cyclingSource,
+  type LoadResult,
+  loadGenerator,
+  onceSource,
+  runLoad,
+  runPaced,
+  type TokenSource,
+} from "./load.js";
 import { freePort, haproxyVersion, writeHaproxyConfig } from "./peers/haproxy.js";
 import { type BenchProcess, installExitHooks, pinSelf, spawnServer, stopAll, tasksetAvailable } from "./processes.js";
 import { buildJson, formatTable, jsonScenario, round, type ScenarioSummary, summarise, svgChart } from "./report.js";
@@ -30,6 +40,7 @@ import {
 } from "./scenarios.js";
 import { type BenchStack, startBenchStack, writeGatewayConfig } from "./stack.js";
 import { coldPool, forgedTokens, garbagePool, mintMixedPool, mintWarmPool, unknownKidTokens } from "./tokens.js";
+import { WRK_MISSING, wrkAvailable } from "./wrk.js";
 
 const USAGE = `usage: npm run bench -- [options]
   --quick              short run (< 3 min): 2 rounds of 2.5 s, no RSS / multi-worker phases
@@ -111,7 +122,10 @@ const useCli = values["gateway-entry"] === "cli" || (values["gateway-entry"] !==
 // Baselines every ratio needs come along with any selection.
 const wanted = new Set(selected ?? SCENARIOS.map((s) => s.name));
 if (selected) {
-  if ([...wanted].some((n) => SCENARIOS.find((s) => s.name === n)?.group !== "baseline")) wanted.add("proxy-noauth");
+  if ([...wanted].some((n) => SCENARIOS.find((s) => s.name === n)?.group !== "baseline")) {
+    wanted.add("bare-proxy");
+    wanted.add("proxy-noauth");
+  }
   if (wanted.has("content")) wanted.add("content-direct");
   for (const n of [...wanted]) {
     if (n.startsWith("express-") || n.startsWith("fastify-") || n.startsWith("haproxy-"))
@@ -124,6 +138,7 @@ const multiCore = cpus().length >= 2 && tasksetAvailable();
 const SERVER_CPU = multiCore ? "0" : undefined;
 const CLIENT_CPU = multiCore ? "1" : undefined;
 
+const generator = loadGenerator();
 const processes: BenchProcess[] = [];
 let stack: BenchStack | undefined;
 installExitHooks(async () => {
@@ -142,6 +157,7 @@ function versionOf(pkg: string): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const loadBefore = loadavg();
+  if (generator === "autocannon" && !wrkAvailable()) log(WRK_MISSING);
   if (multiCore) pinSelf(CLIENT_CPU!);
   else log("bench: taskset or a second core is missing: processes are not pinned (figures are less comparable)");
   await mkdir(resultsDir, { recursive: true });
@@ -159,6 +175,15 @@ async function main(): Promise<void> {
   if (cold.minted > 0) log(`minted ${cold.minted} cold tokens in ${cold.seconds.toFixed(0)} s`);
   const coldCursors = new Map<TargetName, { value: number }>();
   let coldWrapped = false;
+  // wrk reads pools from files: forged tokens are 1000 templates whose signature wrk stamps with the request
+  // number (never the same twice, so never a negative-cache hit); unknown kids cycle through 10 000 (the key
+  // store keeps no memory per kid, so a repeat costs what a new one does).
+  const forgedNext = forgedTokens(warm[0]!);
+  const forgedPool = Array.from({ length: 1000 }, forgedNext);
+  const [forgedHead, forgedPayload] = warm[0]!.split(".") as [string, string];
+  const forgedCursor = { value: 0 };
+  const unknownKidNext = unknownKidTokens(warm[0]!);
+  const unknownKidPool = Array.from({ length: 10_000 }, unknownKidNext);
   const sources = (workload: Workload, target: TargetName): TokenSource => {
     switch (workload) {
       case "warm":
@@ -167,26 +192,32 @@ async function main(): Promise<void> {
         return cyclingSource(mixed);
       case "garbage":
         return cyclingSource(garbage);
-      case "forged": {
-        const next = forgedTokens(warm[0]!);
-        return { next };
-      }
-      case "unknown-kid": {
-        const next = unknownKidTokens(warm[0]!);
-        return { next };
-      }
+      case "forged":
+        return {
+          next: forgedNext,
+          pool: {
+            tokens: forgedPool,
+            cursor: forgedCursor,
+            once: false,
+            stampAt: forgedHead.length + forgedPayload.length + 3,
+          },
+        };
+      case "unknown-kid":
+        return { next: unknownKidNext, pool: cyclingSource(unknownKidPool).pool! };
       case "cold": {
         let cursor = coldCursors.get(target);
         if (!cursor) {
           cursor = { value: 0 };
           coldCursors.set(target, cursor);
         }
-        const c = cursor;
+        const source = onceSource(cold.tokens, cursor);
         return {
           next() {
-            if (c.value >= cold.tokens.length) coldWrapped = true;
-            return cold.tokens[c.value++ % cold.tokens.length]!;
+            const token = source.next();
+            if (source.wrapped()) coldWrapped = true;
+            return token;
           },
+          pool: source.pool,
         };
       }
     }
@@ -292,6 +323,17 @@ async function main(): Promise<void> {
   if (needed.has("gateway")) targets.set("gateway", await startGateway("gateway", true, 1));
   if (needed.has("gateway-noauth")) targets.set("gateway-noauth", await startGateway("gateway-noauth", false, 1));
   const peerEnv = { NODE_ENV: "production", NODE_EXTRA_CA_CERTS: s.caFile };
+  if (needed.has("bare")) {
+    const p = await spawnServer({
+      name: "bare-proxy",
+      args: [join(dist, "bench", "peers", "bare-proxy.js"), "--mp", mpUrl, "--ca", s.caFile],
+      env: peerEnv,
+      cpus: SERVER_CPU,
+      readyWhen: "json",
+    });
+    processes.push(p);
+    targets.set("bare", p);
+  }
   if (needed.has("express")) {
     const p = await spawnServer({
       name: "express",
@@ -348,8 +390,15 @@ async function main(): Promise<void> {
   for (const [name, p] of targets) log(`${name.padEnd(16)} ${p.ready.url} (pid ${p.pid})`);
 
   const urlOf = (target: TargetName) => targets.get(target)!.ready.url!;
-  const runScenario = (sc: Scenario, opts: { durationSec?: number; rate?: number; amount?: number } = {}) =>
-    runLoad({
+  /** One load run, with the server's RSS after it and the verified-cache hits and misses it counted. */
+  const runScenario = async (
+    sc: Scenario,
+    opts: { durationSec?: number; rate?: number; amount?: number } = {},
+  ): Promise<LoadResult> => {
+    const server = targets.get(sc.target)!;
+    const metricsUrl = sc.target === "gateway" ? server.ready.metricsUrl : undefined;
+    const before = await scrapeVerifiedCache(metricsUrl);
+    const result = await runLoad({
       url: urlOf(sc.target),
       path: sc.body === "small" ? SMALL_PATH : LARGE_PATH,
       connections: sc.body === "small" ? connections : CONTENT_CONNECTIONS,
@@ -357,8 +406,19 @@ async function main(): Promise<void> {
       ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
       tokens: sources(sc.workload, sc.target),
       expected: sc.expected,
-      observe: { server: sc.target === "mp" ? [] : [targets.get(sc.target)!], upstream: mp },
+      observe: { server: sc.target === "mp" ? [] : [server], upstream: mp },
     });
+    const after = await scrapeVerifiedCache(metricsUrl);
+    if (result.wrapped && sc.workload === "cold") coldWrapped = true;
+    const counted = before.hits !== undefined && after.hits !== undefined;
+    return {
+      ...result,
+      ...(sc.target === "mp" ? {} : { serverRssBytes: server.rssBytes() }),
+      ...(counted
+        ? { cacheHits: after.hits! - before.hits!, cacheMisses: (after.misses ?? 0) - (before.misses ?? 0) }
+        : {}),
+    };
+  };
 
   // --- warm-up: every server, valid tokens (JIT, connections, JWKS fetched) -----------------------
   for (const target of targets.keys()) {
@@ -366,6 +426,12 @@ async function main(): Promise<void> {
     const sc: Scenario = { ...SCENARIOS.find((x) => x.name === "warm")!, name: `warm-up ${target}`, target };
     const r = await runScenario(sc, { durationSec: warmupSec });
     log(`warm-up ${target.padEnd(16)} ${r.rps.toFixed(0)} req/s, errors ${r.errors} ${JSON.stringify(r.statuses)}`);
+    // A cold warm-up too: it takes its tokens from the same cursor as the measured rounds (never repeated).
+    const coldScenario = scenarios.find((x) => x.workload === "cold" && x.target === target);
+    if (coldScenario) {
+      const c = await runScenario({ ...coldScenario, name: `warm-up ${target} cold` }, { durationSec: warmupSec });
+      log(`warm-up ${target.padEnd(16)} cold ${c.rps.toFixed(0)} req/s, errors ${c.errors}`);
+    }
   }
 
   // --- interleaved rounds -------------------------------------------------------------------------
@@ -474,7 +540,7 @@ async function main(): Promise<void> {
     const fill = await load(cyclingSource(hundredK), { amount: 100_000 });
     const pass = await load(cyclingSource(hundredK), { durationSec: Math.min(durationSec, 5) });
     const rssBytes = g.rssBytes();
-    const cache = await cacheEntries(g.ready.metricsUrl);
+    const cache = await scrapeVerifiedCache(g.ready.metricsUrl);
     const entries = cache.entries;
     rss = {
       idleMB: round(idleRss / 1_048_576, 1),
@@ -537,6 +603,7 @@ async function main(): Promise<void> {
     undici: versionOf("undici"),
     jose: versionOf("jose"),
     autocannon: versionOf("autocannon"),
+    ...(generator === "wrk" ? { wrk: wrkVersion() } : {}),
     express: versionOf("express"),
     "express-jwt": versionOf("express-jwt"),
     "jwks-rsa": versionOf("jwks-rsa"),
@@ -562,6 +629,7 @@ async function main(): Promise<void> {
     coldTokensUsed: Object.fromEntries([...coldCursors].map(([t, c]) => [t, c.value])),
     coldPoolWrapped: coldWrapped,
     gatewayWorkers: 1,
+    loadGenerator: generator === "wrk" ? "wrk -t1 (bench/wrk-tokens.lua)" : "autocannon (wrk not installed)",
     gatewayEntry: useCli
       ? "dist/gateway/main.js serve --log-level warn"
       : "dist/bench/serve-gateway.js (--log-level warn)",
@@ -598,14 +666,23 @@ async function main(): Promise<void> {
           multiWorker: Object.fromEntries(
             multi.map((x) => [x.name, { ...jsonScenario(x), serverCore: round(x.serverCore, 2) }]),
           ),
+          // N workers (unpinned, sharing the machine with wrk, the emulator and the MP) over one pinned worker.
+          multiWorkerScaling: Object.fromEntries(
+            multi.flatMap((x) => {
+              const one = byName.get(x.name.replace(/ ×\d+$/, ""));
+              return one && one.rps > 0 ? [[`${x.name}/${one.name}`, round(x.rps / one.rps, 3)]] : [];
+            }),
+          ),
         }
       : {}),
     ...(profiles ? { profiles } : {}),
     elapsedSec: round((performance.now() - started) / 1000, 1),
   });
   const stamp = date.replace(/[:.]/g, "-");
+  // Every row against the bare proxy (= 1.0); the bare proxy against the MP itself.
+  const baseline = byName.has("bare-proxy") ? "bare-proxy" : "proxy-noauth";
   const ratioTo = (x: ScenarioSummary) =>
-    x.name === "direct" || x.group === "content" ? undefined : x.name === "proxy-noauth" ? "direct" : "proxy-noauth";
+    x.name === "direct" || x.group === "content" ? undefined : x.name === baseline ? "direct" : baseline;
   const title = `entra-gateway bench — ${date.slice(0, 16)}Z, ${machine.cores} × ${machine.cpu}`;
   await writeFile(join(resultsDir, `${stamp}.json`), `${JSON.stringify(output, null, 2)}\n`);
   await writeFile(join(resultsDir, `${stamp}.svg`), svgChart(summaries, title));
@@ -640,12 +717,17 @@ async function main(): Promise<void> {
       out.push(
         `gateway RSS: ${rss.idleMB} MB idle, ${rss.with100kMB} MB with ${rss.verifiedCacheEntries} cached tokens`,
       );
-    if (multi)
+    if (multi) {
       out.push(
         "",
         `multi-worker (${workers} workers, unpinned):`,
         formatTable(multi, () => undefined),
       );
+      for (const x of multi) {
+        const one = byName.get(x.name.replace(/ ×\d+$/, ""));
+        if (one && one.rps > 0) out.push(`  ${x.name} / ${one.name}: ${(x.rps / one.rps).toFixed(2)}`);
+      }
+    }
     out.push(
       "",
       `load average before ${machine.loadAverageBefore.join(" ")}, after ${machine.loadAverageAfter.join(" ")}; ${machine.pinning}`,
@@ -656,21 +738,40 @@ async function main(): Promise<void> {
   }
 }
 
+function wrkVersion(): string {
+  const r = spawnSync("wrk", ["-v"], { encoding: "utf8" });
+  return /wrk (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? "?";
+}
+
 function sumKeys(s: BenchStack): number {
   return Object.values(s.entra.stats.keys).reduce((a, b) => a + b, 0);
 }
 
-/** The verified cache's entries and its own byte accounting, from the gateway's metrics listener. */
-async function cacheEntries(metricsUrl: string | undefined): Promise<{ entries?: number; bytes?: number }> {
+/** What the gateway's metrics listener says of its verified-token cache. */
+interface VerifiedCacheView {
+  readonly entries?: number;
+  /** The cache's own byte accounting. */
+  readonly bytes?: number;
+  readonly hits?: number;
+  readonly misses?: number;
+}
+
+/** Scrapes the verified cache's entries, bytes, hits and misses (nothing when there is no metrics URL). */
+async function scrapeVerifiedCache(metricsUrl: string | undefined): Promise<VerifiedCacheView> {
   if (!metricsUrl) return {};
   try {
     const text = await (await fetch(`${metricsUrl.replace(/\/$/, "")}/metrics`)).text();
-    const entries = /^entra_gateway_cache_entries\{cache="verified"\} (\d+)/m.exec(text);
-    const bytes = /^entra_gateway_cache_bytes\{cache="verified"\} (\d+)/m.exec(text);
-    return {
-      ...(entries ? { entries: Number(entries[1]) } : {}),
-      ...(bytes ? { bytes: Number(bytes[1]) } : {}),
+    const read = (metric: string) => {
+      const m = new RegExp(`^entra_gateway_${metric}\\{cache="verified"\\} (\\d+)`, "m").exec(text);
+      return m ? Number(m[1]) : undefined;
     };
+    const view = {
+      entries: read("cache_entries"),
+      bytes: read("cache_bytes"),
+      hits: read("cache_hits_total"),
+      misses: read("cache_misses_total"),
+    };
+    return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined));
   } catch {
     return {};
   }

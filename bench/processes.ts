@@ -108,6 +108,47 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of this process's children that have exited and been waited for (`cutime + cstime` of
+ * `/proc/self/stat`): a finished wrk run's CPU time.
+ */
+export function childrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds spent during one load run, by who spent them. */
+export interface CpuSpent {
+  /** The server process(es) under test. */
+  readonly serverCpuSec: number;
+  /** The upstream (the MP simulator). */
+  readonly upstreamCpuSec: number;
+  /** This process (the load generator's side, emulator included) and its children that ended meanwhile (wrk). */
+  readonly clientCpuSec: number;
+}
+
+/** Starts a CPU meter over the servers, the upstream and this process; call the result when the run ends. */
+export function startCpuMeter(servers: readonly BenchProcess[], upstream: BenchProcess | undefined): () => CpuSpent {
+  const cpu = () => servers.reduce((s, p) => s + p.cpuSeconds(), 0);
+  const server0 = cpu();
+  const up0 = upstream?.cpuSeconds() ?? 0;
+  const self0 = process.cpuUsage();
+  const children0 = childrenCpuSeconds();
+  return () => {
+    const self = process.cpuUsage(self0);
+    return {
+      serverCpuSec: cpu() - server0,
+      upstreamCpuSec: (upstream?.cpuSeconds() ?? 0) - up0,
+      clientCpuSec: (self.user + self.system) / 1e6 + (childrenCpuSeconds() - children0),
+    };
+  };
+}
+
 /** Direct children of a process (cluster workers), from `/proc/<pid>/task/<pid>/children`. */
 export function childPids(pid: number): number[] {
   try {

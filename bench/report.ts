@@ -34,6 +34,10 @@ export interface ScenarioSummary {
   /** Response bytes per second (median round), MB/s = 1e6 bytes. */
   readonly mbPerSec: number;
   readonly statuses: Readonly<Record<string, number>>;
+  /** Largest server RSS seen at the end of a round (MiB); null when not observed. */
+  readonly rssMb: number | null;
+  /** Verified-cache hits / lookups the gateway counted over the rounds; null when it looked nothing up. */
+  readonly cacheHitRate: number | null;
 }
 
 function median(values: readonly number[]): number {
@@ -65,6 +69,9 @@ export function summarise(
   const statuses: Record<string, number> = {};
   for (const r of runs) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
   const rpsList = runs.map((r) => r.rps);
+  const rss = runs.map((r) => r.serverRssBytes).filter((x): x is number => x !== undefined && x > 0);
+  const hits = runs.reduce((n, r) => n + (r.cacheHits ?? 0), 0);
+  const lookups = hits + runs.reduce((n, r) => n + (r.cacheMisses ?? 0), 0);
   return {
     name,
     group,
@@ -83,11 +90,17 @@ export function summarise(
     clientCore: seconds > 0 ? clientCpu / seconds : 0,
     mbPerSec: median(runs.map((r) => r.bytesPerSec)) / 1e6,
     statuses,
+    rssMb: rss.length > 0 ? Math.max(...rss) / 1_048_576 : null,
+    cacheHitRate: lookups > 0 ? hits / lookups : null,
   };
 }
 
-/** The ratios of docs/architecture.md § Interfaces (and a few more): numerator and denominator scenario names. */
+/** The ratios of the `--json` object (docs/architecture.md § Interfaces): numerator and denominator scenario names. */
 export const RATIO_PAIRS: readonly (readonly [string, string])[] = [
+  ["warm", "bare-proxy"],
+  ["cold", "bare-proxy"],
+  ["mixed-tenants", "bare-proxy"],
+  ["proxy-noauth", "bare-proxy"],
   ["warm", "proxy-noauth"],
   ["cold", "proxy-noauth"],
   ["mixed-tenants", "proxy-noauth"],
@@ -125,14 +138,36 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-/** The `--json` object's scenario entry (docs/architecture.md § Interfaces). */
-export function jsonScenario(s: ScenarioSummary): { rps: number; p50Ms: number; p99Ms: number; errors: number } {
-  return { rps: round(s.rps, 1), p50Ms: round(s.p50Ms, 3), p99Ms: round(s.p99Ms, 3), errors: s.errors };
+/** One scenario of the `--json` object (the shape other tools rely on: fields may be added, never renamed). */
+export interface JsonScenario {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** Server CPU µs per request (from `/proc`); 0 when the server was not observed. */
+  cpuUsPerReq: number;
+  /** Server RSS (MiB) at the end of its rounds; null when not observed. */
+  rssMb: number | null;
+  /** Verified-cache hit rate the gateway counted; null for servers without it and runs without look-ups. */
+  cacheHitRate: number | null;
 }
 
-/** The `--json` object: `scenarios` and `ratios` exactly as docs/architecture.md § Interfaces, everything else under `details`. */
+/** The `--json` object's scenario entry (docs/architecture.md § Interfaces). */
+export function jsonScenario(s: ScenarioSummary): JsonScenario {
+  return {
+    rps: round(s.rps, 1),
+    p50Ms: round(s.p50Ms, 3),
+    p99Ms: round(s.p99Ms, 3),
+    errors: s.errors,
+    cpuUsPerReq: round(s.serverCpuUsPerReq, 1),
+    rssMb: s.rssMb === null ? null : round(s.rssMb, 1),
+    cacheHitRate: s.cacheHitRate === null ? null : round(s.cacheHitRate, 4),
+  };
+}
+
+/** The `--json` object: `scenarios` and `ratios` first, everything else under `details`. */
 export interface BenchJson<D> {
-  readonly scenarios: Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number }>;
+  readonly scenarios: Record<string, JsonScenario>;
   readonly ratios: Record<string, number>;
   readonly details: D;
 }
@@ -150,6 +185,11 @@ export function buildJson<D>(summaries: readonly ScenarioSummary[], details: D):
     ratios: computeRatios(new Map(summaries.map((x) => [x.name, x]))),
     details,
   };
+}
+
+/** The verified-cache hit rate as a percentage, or "–" where the server has none. */
+function hitRate(r: ScenarioSummary): string {
+  return r.cacheHitRate === null ? "–" : `${(r.cacheHitRate * 100).toFixed(1)}%`;
 }
 
 function pad(text: string, width: number, right = false): string {
@@ -173,6 +213,7 @@ export function formatTable(
     "srv µs/req",
     "srv core",
     "gen+mp core",
+    "hit rate",
     "MB/s",
     "ratio",
   ];
@@ -191,6 +232,7 @@ export function formatTable(
       r.serverCpuUsPerReq.toFixed(0),
       `${(r.serverCore * 100).toFixed(0)}%`,
       `${(r.clientCore * 100).toFixed(0)}%`,
+      hitRate(r),
       r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2),
       ratio,
     ];
@@ -208,15 +250,15 @@ export function markdownTable(
 ): string {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const out = [
-    "| scenario | server | req/s (median) | min–max | p50 ms | p90 ms | p99 ms | errors | server CPU µs/req | server core | gen+MP core | MB/s | ratio |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| scenario | server | req/s (median) | min–max | p50 ms | p90 ms | p99 ms | errors | server CPU µs/req | server core | gen+MP core | hit rate | RSS MB | MB/s | ratio |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const r of rows) {
     const ref = ratioTo(r);
     const base = ref ? byName.get(ref) : undefined;
     const ratio = base && base.rps > 0 ? `${(r.rps / base.rps).toFixed(2)} × ${ref}` : "";
     out.push(
-      `| \`${r.name}\` | ${r.target} | ${r.rps.toFixed(0)} | ${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.serverCore * 100).toFixed(0)}% | ${(r.clientCore * 100).toFixed(0)}% | ${r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2)} | ${ratio} |`,
+      `| \`${r.name}\` | ${r.target} | ${r.rps.toFixed(0)} | ${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p90Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${r.serverCpuUsPerReq.toFixed(0)} | ${(r.serverCore * 100).toFixed(0)}% | ${(r.clientCore * 100).toFixed(0)}% | ${hitRate(r)} | ${r.rssMb === null ? "–" : r.rssMb.toFixed(0)} | ${r.mbPerSec >= 10 ? r.mbPerSec.toFixed(0) : r.mbPerSec.toFixed(2)} | ${ratio} |`,
     );
   }
   return out.join("\n");

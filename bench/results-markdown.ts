@@ -16,6 +16,7 @@ export interface ResultsPage {
       readonly halfLoad: Readonly<Record<string, unknown>>;
       readonly jwksFlood?: Readonly<Record<string, unknown>>;
       readonly rss?: Readonly<Record<string, unknown>>;
+      readonly multiWorkerScaling?: Readonly<Record<string, number>>;
       readonly elapsedSec: number;
     };
   };
@@ -27,12 +28,26 @@ export interface ResultsPage {
 
 /** The project's targets (issue 7), as `ratio key → minimum`. */
 export const RATIO_TARGETS: Readonly<Record<string, number>> = {
+  "warm/bare-proxy": 0.95,
+  "cold/bare-proxy": 0.65,
   "warm/proxy-noauth": 0.95,
   "cold/proxy-noauth": 0.75,
   "cold/fastify-cold": 1.3,
   "cold/express-cold": 2.5,
   "warm/fastify-warm": 1.1,
 };
+
+/** The cold-p99 target line: cold p99 ≤ 2 × warm p99, from the same run's table. */
+function coldP99Line(summaries: readonly ScenarioSummary[]): string[] {
+  const warm = summaries.find((x) => x.name === "warm");
+  const cold = summaries.find((x) => x.name === "cold");
+  if (!warm || !cold || warm.p99Ms <= 0) return [];
+  const r = cold.p99Ms / warm.p99Ms;
+  return [
+    "",
+    `Cold p99 / warm p99: ${r.toFixed(2)} (target ≤ 2 ${r <= 2 ? "(met)" : "(missed)"}; closed loop, same connections).`,
+  ];
+}
 
 function json(value: unknown): string {
   return `\`${JSON.stringify(value)}\``;
@@ -62,8 +77,10 @@ export function renderResultsMarkdown(page: ResultsPage): string {
     markdownTable(summaries, ratioTo),
     "",
     "`server CPU µs/req`: CPU time of the server process per request; `server core` / `gen+MP core`: share of",
-    "core 0 (the server) and core 1 (autocannon, the emulator and the MP simulator) in use. A server core near",
-    "100 % means the server is the limit; a generator core near 100 % means the figure is a floor.",
+    "core 0 (the server) and core 1 (the load generator, the emulator and the MP simulator) in use. A server core",
+    "near 100 % means the server is the limit; a generator core near 100 % means the figure is a floor.",
+    "`hit rate`: verified-cache hits / look-ups the gateway counted (its metrics); `RSS MB`: the server's",
+    "resident set at the end of its rounds.",
     "",
     "## Ratios",
     "",
@@ -74,6 +91,7 @@ export function renderResultsMarkdown(page: ResultsPage): string {
       const verdict = target === undefined ? "" : `≥ ${target} ${v >= target ? "(met)" : "(missed)"}`;
       return `| \`${k}\` | ${v.toFixed(3)} | ${verdict} |`;
     }),
+    ...coldP99Line(summaries),
     "",
     "## Latency added by authentication at half of peak load",
     "",
@@ -114,6 +132,10 @@ export function renderResultsMarkdown(page: ResultsPage): string {
       "## Multiple workers (second table; nothing pinned)",
       "",
       markdownTable(multi, () => undefined),
+      "",
+      ...Object.entries((d.multiWorkerScaling ?? {}) as Record<string, number>).map(
+        ([k, v]) => `- \`${k}\`: **${v.toFixed(2)} ×** (target for \`warm\`: ≥ 1.7 ×)`,
+      ),
     );
   }
   lines.push(

@@ -6,7 +6,15 @@ import type { TokenSource } from "./load.js";
 import type { ScenarioGroup } from "./report.js";
 
 /** The processes a scenario can load. */
-export type TargetName = "mp" | "gateway" | "gateway-noauth" | "express" | "fastify" | "fastify-nocache" | "haproxy";
+export type TargetName =
+  | "mp"
+  | "bare"
+  | "gateway"
+  | "gateway-noauth"
+  | "express"
+  | "fastify"
+  | "fastify-nocache"
+  | "haproxy";
 
 /** Token workloads. */
 export type Workload = "warm" | "cold" | "mixed" | "garbage" | "forged" | "unknown-kid";
@@ -43,6 +51,15 @@ export const SCENARIOS: readonly Scenario[] = [
     body: "small",
     expected: [200],
     description: "the client straight to the MP simulator over HTTPS, no proxy (the ceiling)",
+  },
+  {
+    name: "bare-proxy",
+    group: "baseline",
+    target: "bare",
+    workload: "warm",
+    body: "small",
+    expected: [200],
+    description: "the bare proxy (= 1.0): fastify + an undici pool, no auth, answers streamed back",
   },
   {
     name: "proxy-noauth",

@@ -4,15 +4,15 @@
  *
  * 0. route: unsafe path → `request_malformed`; no rule → `route_unknown`; anonymous/passthrough → pass;
  * 1. extract the bearer token;
- *    → verified-token cache (whole token as key): on a hit, steps 3–4, `exp` and the key's presence are
- *      re-checked, so a disabled tenant, a revoked key or an expired token take effect at once;
+ *    → verified-token cache (`verdict-cache.ts`, keyed by the SHA-256 of the whole token): on a hit, steps
+ *      3–4, `exp` and the key's presence are re-checked, so a disabled tenant, a revoked key or an expired
+ *      token take effect at once;
  *    → negative cache: a token recently refused after crypto is refused again without crypto;
  * 2. decode (untrusted); 3. tenant and issuer; 4. policy; 5. key; 6. signature; 7. claims.
  *
  * No network call is ever derived from token content: keys are fetched only from configured URLs of
  * registered tenants, and an unknown tenant is refused before any key look-up.
  */
-import { LRUCache } from "lru-cache";
 import type { GatewayConfig, Route } from "../config/validate.js";
 import {
   type ClaimSettings,
@@ -28,11 +28,11 @@ import {
 import { type Clock, systemClock } from "./clock.js";
 import { decodeToken } from "./decode.js";
 import { extractBearerToken } from "./extract.js";
-import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
 import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
-import { type Rejection, type RejectionReason, reject } from "./rejection.js";
+import { type Rejection, reject } from "./rejection.js";
 import { createTenantRegistry, isTenant, resolveTenant, type TenantEntry, type TenantRegistry } from "./tenants.js";
+import { createVerdictCache, type TokenDigest, tokenDigest, type VerifiedEntry } from "./verdict-cache.js";
 import { isSupportedAlg, verifySignature } from "./verify.js";
 
 /** What `authenticate` needs from an HTTP request. */
@@ -123,38 +123,6 @@ interface Snapshot {
   readonly generation: number;
 }
 
-interface VerifiedEntry {
-  readonly tenantId: string;
-  readonly fingerprint: string;
-  readonly verdictSettings: string;
-  readonly setId: string;
-  readonly kid: string;
-  readonly key: VerificationKey;
-  readonly principal: Principal;
-  readonly expMs: number;
-  /** The last success built from this entry, reused while the route is the same (no allocation per hit). */
-  last: AuthSuccess | undefined;
-}
-
-interface NegativeEntry {
-  readonly rejection: Rejection;
-  readonly generation: number;
-}
-
-/** Verdicts reached after the signature check; remembered so a repeated bad token costs no crypto. */
-const NEGATIVE_CACHEABLE: ReadonlySet<RejectionReason> = new Set<RejectionReason>([
-  "signature_invalid",
-  "token_expired",
-  "token_not_yet_valid",
-  "audience_invalid",
-  "client_app_invalid",
-  "claim_invalid",
-  "token_lifetime_too_long",
-]);
-
-/** Bytes per cached verdict besides the token itself (entry, principal, LRU bookkeeping). */
-const VERIFIED_ENTRY_OVERHEAD_BYTES = 512;
-
 const REQUEST_MALFORMED = Object.freeze(reject("request_malformed"));
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
 
@@ -175,7 +143,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     throw new TypeError("createAuthenticator: keys must be a JwksStore");
   }
   const clock = options.clock ?? systemClock;
-  const perf = { now: () => clock.now() };
   let generation = 0;
 
   const buildSnapshot = (config: GatewayConfig): Snapshot => {
@@ -213,32 +180,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   let snapshot = buildSnapshot(options.config);
   keys.sync(snapshot.registry.keySets);
 
-  const { verifiedCache: vc, negativeCache: nc } = options.config.auth;
-  const verified = new LRUCache<string, VerifiedEntry>({
-    max: vc.maxEntries,
-    maxSize: vc.maxBytes,
-    sizeCalculation: (_value, token) => token.length + VERIFIED_ENTRY_OVERHEAD_BYTES,
-    perf,
+  const cache = createVerdictCache({
+    verified: options.config.auth.verifiedCache,
+    negative: options.config.auth.negativeCache,
+    clock,
   });
-  const negative = new LRUCache<string, NegativeEntry>({ max: nc.maxEntries, ttl: nc.ttlMs, perf });
   const counters: AuthCounters = { verifiedHits: 0, verifiedMisses: 0, negativeHits: 0, signatureChecks: 0 };
-
-  const remember = (token: string, rejection: Rejection, snap: Snapshot, ttlMs?: number): Rejection => {
-    if (NEGATIVE_CACHEABLE.has(rejection.reason)) {
-      const entry = { rejection, generation: snap.generation };
-      if (ttlMs === undefined) negative.set(token, entry);
-      else if (ttlMs > 0) negative.set(token, entry, { ttl: Math.min(ttlMs, nc.ttlMs) });
-    }
-    return rejection;
-  };
 
   /** Steps 6–7 once the key is known. */
   const finish = (
     snap: Snapshot,
     token: string,
+    key: TokenDigest,
     signingInputLength: number,
     alg: string,
-    kid: string,
     payload: Readonly<Record<string, unknown>>,
     tenant: TenantEntry,
     setId: string,
@@ -252,7 +207,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (lookup.alg !== undefined && lookup.alg !== alg) return reject("key_not_found", tenant.challenge);
     counters.signatureChecks += 1;
     if (!isSupportedAlg(alg) || !verifySignature(token, signingInputLength, alg, lookup.key)) {
-      return remember(token, reject("signature_invalid", tenant.challenge), snap);
+      return cache.rememberRefusal(key, reject("signature_invalid", tenant.challenge), snap.generation);
     }
     const iss = payload.iss as string; // a string: checked by resolveTenant
     if (!keyIssuerMatches(lookup, tenant.tenantId, iss)) return reject("issuer_invalid", tenant.challenge);
@@ -264,7 +219,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         principal.reason === "token_not_yet_valid" && typeof nbf === "number"
           ? (nbf - snap.claimSettings.clockSkewSec) * 1000 - nowMs
           : undefined;
-      return remember(token, principal, snap, ttl);
+      return cache.rememberRefusal(key, principal, snap.generation, ttl);
     }
     const success: AuthSuccess = { ok: true, route, principal };
     if (options.onVerified !== undefined && typeof payload.iat === "number") {
@@ -272,24 +227,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     // Entry lifetime ≤ exp (docs/architecture.md § Caches): after exp the token goes through the full pipeline again.
     const expMs = principal.expiresAtSec * 1000;
-    const ttl = Math.floor(expMs - nowMs);
-    if (ttl > 0) {
-      verified.set(
-        token,
-        {
-          tenantId: tenant.tenantId,
-          fingerprint: tenant.fingerprint,
-          verdictSettings: snap.verdictSettings,
-          setId,
-          kid,
-          key: lookup,
-          principal,
-          expMs,
-          last: success,
-        },
-        { ttl },
-      );
-    }
+    cache.setVerified(
+      key,
+      {
+        tenantId: tenant.tenantId,
+        fingerprint: tenant.fingerprint,
+        verdictSettings: snap.verdictSettings,
+        setId,
+        key: lookup,
+        principal,
+        expMs,
+        last: success,
+      },
+      Math.floor(expMs - nowMs),
+    );
     // The route's own grant (extra client apps, scope): judged after the verdict is cached, as on every hit.
     return checkGrant(tenant, route, principal) ?? success;
   };
@@ -298,6 +249,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const verifyToken = (
     snap: Snapshot,
     token: string,
+    key: TokenDigest,
     route: CompiledRoute,
     path: string,
   ): AuthResult | Promise<AuthResult> => {
@@ -324,9 +276,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       finish(
         snap,
         token,
+        key,
         signingInputLength,
         header.alg,
-        header.kid,
         payload,
         resolved,
         setId,
@@ -359,21 +311,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     );
     if (typeof token !== "string") return token;
 
-    const cached = verified.get(token);
+    const key = tokenDigest(token);
+    const cached = cache.getVerified(key);
     if (cached !== undefined) {
-      const answer = answerFromCache(snap, token, cached, route, path);
+      const answer = answerFromCache(snap, key, cached, route, path);
       if (answer !== undefined) {
         counters.verifiedHits += 1;
         return answer;
       }
     }
     counters.verifiedMisses += 1;
-    const refused = negative.get(token);
-    if (refused !== undefined && refused.generation === snap.generation) {
+    const refused = cache.getNegative(key, snap.generation);
+    if (refused !== undefined) {
       counters.negativeHits += 1;
-      return refused.rejection;
+      return refused;
     }
-    return verifyToken(snap, token, route, path);
+    return verifyToken(snap, token, key, route, path);
   };
 
   /**
@@ -382,7 +335,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
    */
   const answerFromCache = (
     snap: Snapshot,
-    token: string,
+    key: TokenDigest,
     entry: VerifiedEntry,
     route: CompiledRoute,
     path: string,
@@ -393,7 +346,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       tenant.fingerprint !== entry.fingerprint ||
       entry.verdictSettings !== snap.verdictSettings
     ) {
-      verified.delete(token);
+      cache.deleteVerified(key);
       return undefined;
     }
     const refused =
@@ -401,16 +354,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       checkGrant(tenant, route, entry.principal);
     if (refused !== undefined) return refused;
     if (clock.now() >= entry.expMs) {
-      verified.delete(token);
+      cache.deleteVerified(key);
       return undefined;
     }
-    const current = keys.currentKey(entry.setId, entry.kid);
+    const current = keys.currentKey(entry.setId, entry.key.kid);
     if (current !== entry.key) {
       if (!isKey(current) && current.reason === "keys_unavailable") {
         return reject("keys_unavailable", tenant.challenge, current.retryAfterSec);
       }
       // Revoked (or replaced under the same kid): the verdict dies with its key.
-      verified.delete(token);
+      cache.deleteVerified(key);
       return undefined;
     }
     const last = entry.last;
@@ -435,12 +388,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     },
     keys,
     counters,
-    cacheSizes(): CacheSizes {
-      return { verifiedEntries: verified.size, verifiedBytes: verified.calculatedSize, negativeEntries: negative.size };
-    },
-    clearCaches(): void {
-      verified.clear();
-      negative.clear();
-    },
+    cacheSizes: (): CacheSizes => cache.sizes(),
+    clearCaches: (): void => cache.clear(),
   };
 }

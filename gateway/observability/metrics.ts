@@ -8,11 +8,13 @@
  * - {@link createControlMetrics}: what the process that owns the configuration sees — reloads, admin
  *   actions, tenant flags, secret expiry, workers.
  *
- * The hot path ({@link RequestMetrics.recordOutcome}) allocates nothing once a label combination has been
- * seen: label children are cached in nested maps instead of going through `labels()` (which hashes a label
- * object on every call).
+ * The hot path ({@link RequestMetrics.recordOutcome}) is plain arithmetic: per-request counters and
+ * histograms accumulate in numbers and arrays reached through label sets bound once, and prom-client sees
+ * them only at scrape time (a counter's `collect` adds what accrued; a batched histogram answers `get` from
+ * its arrays). prom-client's own `inc`/`observe` build and hash a label object on every call, even through
+ * a `labels()` child: ~1.5 µs a request for the three of them (docs/benchmarks.md).
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
 import type { Authenticator } from "../auth/authenticate.js";
 import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/validate.js";
@@ -36,7 +38,101 @@ export interface RequestMetrics {
   attach(sources: { readonly authenticator: Authenticator; readonly upstream: UpstreamClient }): void;
 }
 
-type Child<T> = { inc(value?: number): void } & T;
+/** A count accrued on the hot path, copied into its prom-client counter at scrape time. */
+interface CounterCell {
+  readonly labels: Record<string, string>;
+  n: number;
+  seen: number;
+}
+
+/** Adds what each cell accrued since the last scrape to `counter` (call from its `collect`). */
+function flushCells(counter: Counter<string>, cells: Iterable<CounterCell>): void {
+  for (const cell of cells) {
+    if (cell.n === cell.seen) continue;
+    counter.inc(cell.labels, cell.n - cell.seen);
+    cell.seen = cell.n;
+  }
+}
+
+/** One label set of a {@link createBatchedHistogram}. */
+interface HistogramSeries {
+  readonly labels: Record<string, string>;
+  /** Per-bucket (non-cumulative) counts; the last slot is +Inf. */
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A Prometheus histogram whose observations are an array increment: no label object, no hash, no
+ * allocation. It registers itself as a prom-client metric and renders exactly what a prom-client
+ * `Histogram` renders (same value objects, so cluster aggregation sums it like one).
+ *
+ * @returns `series(labels)`: the observe function of one label set, bound once
+ */
+function createBatchedHistogram(
+  registry: Registry,
+  spec: {
+    readonly name: string;
+    readonly help: string;
+    readonly buckets: readonly number[];
+    readonly labelNames: readonly string[];
+  },
+): (labels?: Record<string, string>) => (value: number) => void {
+  const bounds = spec.buckets;
+  const labelled = spec.labelNames.length > 0;
+  const all: HistogramSeries[] = [];
+  const newSeries = (labels: Record<string, string>): HistogramSeries => {
+    const s = { labels, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 };
+    all.push(s);
+    return s;
+  };
+  // prom-client shows an unlabelled histogram from the start, a labelled one once a series is observed.
+  if (!labelled) newSeries({});
+  const metric = {
+    name: spec.name,
+    help: spec.help,
+    type: "histogram",
+    aggregator: "sum",
+    // What prom-client's own metrics expose too (tools read a registry's label names from it).
+    labelNames: spec.labelNames,
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const s of all) {
+        if (labelled && s.count === 0) continue;
+        let acc = 0;
+        for (let i = 0; i < bounds.length; i++) {
+          acc += s.counts[i]!;
+          values.push({ labels: { le: bounds[i]!, ...s.labels }, value: acc, metricName: `${spec.name}_bucket` });
+        }
+        values.push(
+          { labels: { le: "+Inf", ...s.labels }, value: s.count, metricName: `${spec.name}_bucket` },
+          { labels: { ...s.labels }, value: s.sum, metricName: `${spec.name}_sum` },
+          { labels: { ...s.labels }, value: s.count, metricName: `${spec.name}_count` },
+        );
+      }
+      return { name: spec.name, help: spec.help, type: "histogram", values, aggregator: "sum" };
+    },
+    reset() {
+      for (const s of all) {
+        s.counts.fill(0);
+        s.sum = 0;
+        s.count = 0;
+      }
+    },
+  };
+  registry.registerMetric(metric as unknown as Metric);
+  return (labels = {}) => {
+    const s = labelled ? newSeries(labels) : all[0]!;
+    return (value: number) => {
+      let i = 0;
+      while (i < bounds.length && value > bounds[i]!) i++;
+      s.counts[i]! += 1;
+      s.sum += value;
+      s.count += 1;
+    };
+  };
+}
 
 /** Caches label children in nested maps: after the first request of a combination, no allocation. */
 function childCache3<T>(make: (a: string, b: string, c: string) => T) {
@@ -74,30 +170,37 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
   const registers = [registry];
   let sources: { authenticator: Authenticator; upstream: UpstreamClient } | undefined;
 
-  const requests = new Counter({
+  const requestCells: CounterCell[] = [];
+  new Counter({
     name: "entra_gateway_requests_total",
     help: "Requests by outcome (proxied, rejected, upstream_error, too_large, client_timeout), rejection or upstream reason, and tenant",
     labelNames: ["outcome", "reason", "tenant"] as const,
     registers,
+    collect() {
+      flushCells(this, requestCells);
+    },
   });
-  const authDuration = new Histogram({
+  const authDuration = createBatchedHistogram(registry, {
     name: "entra_gateway_auth_duration_seconds",
     help: "Time spent authenticating a request (cache hits included), by result",
-    labelNames: ["result"] as const,
     buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5],
-    registers,
+    labelNames: ["result"],
   });
-  const upstreamDuration = new Histogram({
+  const observeUpstream = createBatchedHistogram(registry, {
     name: "entra_gateway_upstream_duration_seconds",
     help: "Time from sending a request to the management point to its response headers",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers,
-  });
-  const upstreamResponses = new Counter({
+    labelNames: [],
+  })();
+  const statusCells = new Map<number, CounterCell>();
+  new Counter({
     name: "entra_gateway_upstream_responses_total",
     help: "Responses of the management point by HTTP status",
     labelNames: ["status"] as const,
     registers,
+    collect() {
+      flushCells(this, statusCells.values());
+    },
   });
   const jwksFetches = new Counter({
     name: "entra_gateway_jwks_fetches_total",
@@ -239,27 +342,31 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
     },
   });
 
-  const requestChild = childCache3((outcome, reason, tenant) => requests.labels(outcome, reason, tenant));
-  const authAccepted = authDuration.labels("accepted");
-  const authRejected = authDuration.labels("rejected");
-  const statusChildren = new Map<number, Child<object>>();
+  const requestCell = childCache3((outcome, reason, tenant) => {
+    const cell: CounterCell = { labels: { outcome, reason, tenant }, n: 0, seen: 0 };
+    requestCells.push(cell);
+    return cell;
+  });
+  // Label sets bound once: the hot path only adds to numbers.
+  const authAccepted = authDuration({ result: "accepted" });
+  const authRejected = authDuration({ result: "rejected" });
 
   return {
     registry,
     recordOutcome(o: RequestOutcome): void {
-      requestChild(o.outcome, o.reason ?? NONE, o.tenantId ?? NONE).inc();
+      requestCell(o.outcome, o.reason ?? NONE, o.tenantId ?? NONE).n += 1;
       if (o.authSeconds !== undefined) {
-        (o.outcome === "rejected" ? authRejected : authAccepted).observe(o.authSeconds);
+        (o.outcome === "rejected" ? authRejected : authAccepted)(o.authSeconds);
       }
       if (o.upstreamSeconds !== undefined) {
-        upstreamDuration.observe(o.upstreamSeconds);
+        observeUpstream(o.upstreamSeconds);
         if (o.outcome === "proxied") {
-          let child = statusChildren.get(o.status);
-          if (child === undefined) {
-            child = upstreamResponses.labels(String(o.status));
-            statusChildren.set(o.status, child);
+          let cell = statusCells.get(o.status);
+          if (cell === undefined) {
+            cell = { labels: { status: String(o.status) }, n: 0, seen: 0 };
+            statusCells.set(o.status, cell);
           }
-          child.inc();
+          cell.n += 1;
         }
       }
     },

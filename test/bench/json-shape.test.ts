@@ -6,8 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cyclingSource, runLoad } from "../../bench/load.js";
-import { buildJson, summarise } from "../../bench/report.js";
+import { cyclingSource, type LoadResult, runLoad } from "../../bench/load.js";
+import { buildJson, formatTable, markdownTable, summarise } from "../../bench/report.js";
 
 let server: Server;
 let url: string;
@@ -44,13 +44,36 @@ describe("npm run bench -- --json", () => {
     const scenarios = out.scenarios as Record<string, Record<string, unknown>>;
     expect(Object.keys(scenarios)).toEqual(["proxy-noauth", "warm"]);
     for (const entry of Object.values(scenarios)) {
-      expect(Object.keys(entry).sort()).toEqual(["errors", "p50Ms", "p99Ms", "rps"]);
-      for (const value of Object.values(entry)) expect(typeof value).toBe("number");
+      expect(Object.keys(entry).sort()).toEqual([
+        "cacheHitRate",
+        "cpuUsPerReq",
+        "errors",
+        "p50Ms",
+        "p99Ms",
+        "rps",
+        "rssMb",
+      ]);
+      for (const key of ["rps", "p50Ms", "p99Ms", "errors", "cpuUsPerReq"]) expect(typeof entry[key]).toBe("number");
+      // No gateway metrics and no server process observed here: not applicable, not zero.
+      expect(entry.cacheHitRate).toBeNull();
+      expect(entry.rssMb).toBeNull();
       expect(entry.rps).toBeGreaterThan(0);
       expect(entry.errors).toBe(0);
       expect(entry.p99Ms as number).toBeGreaterThanOrEqual(entry.p50Ms as number);
     }
     const ratios = out.ratios as Record<string, unknown>;
+    // A gateway round reports what its metrics counted: the hit rate is hits / look-ups over the rounds.
+    const counted: LoadResult[] = [
+      { ...(await load()), cacheHits: 30, cacheMisses: 10, serverRssBytes: 150 * 1_048_576 },
+      { ...(await load()), cacheHits: 0, cacheMisses: 60, serverRssBytes: 160 * 1_048_576 },
+    ];
+    const json = buildJson([summarise("cold", "gateway", "local", counted)], {});
+    expect(json.scenarios.cold!.cacheHitRate).toBe(0.3);
+    expect(json.scenarios.cold!.rssMb).toBe(160);
+    // The tables (console and bench/RESULTS.md) show them too.
+    const cold = summarise("cold", "gateway", "local", counted);
+    expect(markdownTable([cold], () => undefined)).toMatch(/\| 30\.0% \| 160 \|/);
+    expect(formatTable([cold], () => undefined)).toContain("30.0%");
     expect(Object.keys(ratios)).toEqual(["warm/proxy-noauth"]);
     expect(typeof ratios["warm/proxy-noauth"]).toBe("number");
   });

@@ -94,17 +94,53 @@ describe("verified-token cache", () => {
     expect(h.auth.counters.signatureChecks).toBe(checks + 1);
   });
 
-  it("when the cache is bounded by bytes, then large tokens do not pile up beyond the limit", async () => {
+  it("when the cache is bounded by bytes, then verdicts beyond the byte budget are evicted and verified again", async () => {
+    // Room for two verdicts of this size (an entry is ~0.8 KB: it keeps a digest, never the token).
     const h = await createHarness({
-      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 6_000 } } },
+      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 2_000 } } },
     });
-    const big = () =>
-      signToken(h.keyOf.get(TENANT_A.id)!, { ...userClaimsV1(TENANT_A, h.clock.nowSec()), pad: "x".repeat(2_000) });
-    const tokens = [big(), big(), big(), big()];
+    const tokens = [h.tokens().GoodToken, h.tokens().GoodToken, h.tokens().GoodToken];
     for (const t of tokens) expect(outcome(await h.check(t))).toBe("ok");
+    expect(h.auth.cacheSizes().verifiedEntries).toBe(2);
+    expect(h.auth.cacheSizes().verifiedBytes).toBeLessThanOrEqual(2_000);
     const checks = h.auth.counters.signatureChecks;
     await h.check(tokens[0]!);
     expect(h.auth.counters.signatureChecks).toBe(checks + 1);
+  });
+
+  it("when a token is large, then its cached verdict costs what a small one's does (the token is not kept)", async () => {
+    const h = await createHarness();
+    const claims = userClaimsV1(TENANT_A, h.clock.nowSec());
+    expect(outcome(await h.check(signToken(h.keyOf.get(TENANT_A.id)!, claims)))).toBe("ok");
+    const small = h.auth.cacheSizes().verifiedBytes;
+    const padded = signToken(h.keyOf.get(TENANT_A.id)!, { ...claims, pad: "x".repeat(8_000) });
+    expect(outcome(await h.check(padded))).toBe("ok");
+    expect(h.auth.cacheSizes().verifiedBytes).toBe(2 * small);
+  });
+
+  it("when two tokens differ in one byte anywhere, then they never share a verdict", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    expect(outcome(await h.check(token))).toBe("ok");
+    const [header, payload] = token.split(".") as [string, string];
+    const flip = (at: number) => {
+      const c = token[at] === "A" ? "B" : "A";
+      return `${token.slice(0, at)}${c}${token.slice(at + 1)}`;
+    };
+    // First byte, middle of the payload, the signature's first byte and its second to last (the last one
+    // carries padding bits): each a distinct token, none answered from the cached verdict.
+    const positions = [0, header.length + 1 + Math.floor(payload.length / 2), header.length + payload.length + 2];
+    positions.push(token.length - 2);
+    for (const at of positions) {
+      const hits = h.auth.counters.verifiedHits;
+      const result = await h.check(flip(at));
+      expect(h.auth.counters.verifiedHits, `byte ${at}`).toBe(hits);
+      expect(outcome(result), `byte ${at}`).not.toBe("ok");
+    }
+    // The original is still a hit.
+    const hits = h.auth.counters.verifiedHits;
+    expect(outcome(await h.check(token))).toBe("ok");
+    expect(h.auth.counters.verifiedHits).toBe(hits + 1);
   });
 
   it("when deviceTokenRequireClientApp is switched on by a reload, then cached device verdicts without appid are refused", async () => {
