@@ -8,7 +8,7 @@
  *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
  * });
  */
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type CommandSpec, type OptionSpecs, parseCommandLine, stringOption, writeJson } from "../command-line.js";
 import { loadConfigFileSync } from "../config/load.js";
 import { editConfigFile, removeService, setServiceFlag } from "../config/write.js";
 import { type AddFlags, type AddPlan, PlanError, planFromFlags, planInteractively, summarizePlan } from "./add-plan.js";
@@ -34,11 +34,10 @@ import { verifyNativeApp, verifyWebApp } from "./verify-app.js";
 export type { ServicesIo } from "./context.js";
 export type { ApplyToRunningGateway, ServiceChange } from "./gateway-seam.js";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+type Options = OptionSpecs;
 
 const COMMON: Options = {
   config: { type: "string", short: "c" },
-  help: { type: "boolean", short: "h" },
 };
 const ENTRA: Options = {
   "graph-url": { type: "string" },
@@ -50,8 +49,8 @@ const SECRET_OUT: Options = {
 };
 
 const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1; usage: string }>> = {
-  list: { options: { ...COMMON, json: { type: "boolean" } }, positional: 0, usage: "list [--json]" },
-  show: { options: { ...COMMON, json: { type: "boolean" } }, positional: 1, usage: "show NAME [--json]" },
+  list: { options: COMMON, positional: 0, usage: "list [--json]" },
+  show: { options: COMMON, positional: 1, usage: "show NAME [--json]" },
   add: {
     options: {
       ...COMMON,
@@ -108,10 +107,16 @@ const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1
   "update-app-settings": { options: { ...COMMON, ...ENTRA }, positional: 1, usage: "update-app-settings NAME" },
   "disable-auth": { options: COMMON, positional: 1, usage: "disable-auth NAME" },
   "enable-auth": { options: COMMON, positional: 1, usage: "enable-auth NAME" },
-  remove: { options: COMMON, positional: 1, usage: "remove NAME" },
+  remove: {
+    options: { ...COMMON, yes: { type: "boolean", short: "y" } },
+    positional: 1,
+    usage: "remove NAME [--yes]",
+  },
 };
 
 const HELP = `Usage: entra-gateway services <command> [options]   (the Azure Services Wizard)
+
+NAME is a service name, a tenant domain (contoso.onmicrosoft.com) or a tenant ID.
 
 Commands:
   list [--json]                 services, tenants, apps, flags and secret expiry status
@@ -122,10 +127,14 @@ Commands:
   update-app-settings NAME      the server app's settings for device tokens and directory reads (Graph)
   disable-auth NAME             refuse the tenant's tokens (CM 2010+ "Disable Microsoft Entra authentication")
   enable-auth NAME              accept them again
-  remove NAME                   remove the connection (the app registrations in Entra ID are left alone)
+  remove NAME [--yes]           remove the connection (the app registrations in Entra ID are left alone);
+                                asks first on a terminal, refuses without one unless --yes
 
 Common options:
   -c, --config FILE             the configuration file (default $${CONFIG_ENV_VAR})
+  --json                        one JSON document on stdout ({ok, command, …, messages, errors});
+                                messages and questions go to stderr
+  -h, --help                    this text
   --graph-url URL               Microsoft Graph origin (default https://graph.microsoft.com or .us)
   --admin-client-id GUID        public client for administrator sign-in (default Microsoft Azure PowerShell)
 
@@ -168,44 +177,48 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
     write(io.stderr, `unknown command ${JSON.stringify(name)}\n\n${HELP}`);
     return 2;
   }
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, options: sub.options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (err) {
-    write(io.stderr, `${(err as Error).message}\nusage: entra-gateway services ${sub.usage}`);
-    return 2;
-  }
+  const spec: CommandSpec = {
+    usage: `usage: entra-gateway services ${sub.usage}`,
+    help: HELP,
+    options: sub.options,
+    positionals: { min: sub.positional, max: sub.positional },
+  };
+  const parsed = parseCommandLine(spec, rest, io);
+  if (parsed.exitCode !== undefined) return parsed.exitCode;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    write(io.stdout, HELP);
-    return 0;
-  }
-  if (positionals.length !== sub.positional) {
-    write(io.stderr, `usage: entra-gateway services ${sub.usage}`);
-    return 2;
-  }
-  const ctx = createCommandContext(io, typeof values.config === "string" ? values.config : undefined);
+  const ctx = createCommandContext(io, stringOption(values, "config"), parsed.json);
   if (ctx === undefined) {
     write(io.stderr, `no configuration file: give --config FILE or set ${CONFIG_ENV_VAR}`);
     return 2;
   }
-  const target = positionals[0] ?? "";
+  const code = await runSubcommand(name, ctx, values, positionals[0] ?? "", spec);
+  if (ctx.json) writeJson(io.stdout, ctx.jsonDocument(name, code));
+  return code;
+}
+
+async function runSubcommand(
+  name: string,
+  ctx: CommandContext,
+  values: AddFlags,
+  target: string,
+  spec: CommandSpec,
+): Promise<number> {
   const entra = {
-    graphUrl: typeof values["graph-url"] === "string" ? values["graph-url"] : undefined,
-    adminClientId: typeof values["admin-client-id"] === "string" ? values["admin-client-id"] : undefined,
+    graphUrl: stringOption(values, "graph-url"),
+    adminClientId: stringOption(values, "admin-client-id"),
   };
   try {
     switch (name) {
       case "list":
-        return await listServices(ctx, values.json === true);
+        return await listServices(ctx);
       case "show":
-        return await showService(ctx, target, values.json === true);
+        return await showService(ctx, target);
       case "add":
         return await runAdd(ctx, values, entra);
       case "verify":
         return await verifyService(ctx, target, entra.graphUrl);
       case "renew-secret": {
-        const prompter = wantsPrompts(io, values) ? createPrompter(io.stdin, io.stdout) : undefined;
+        const prompter = wantsPrompts(ctx.io, values) ? createPrompter(ctx.io.stdin, ctx.promptOutput) : undefined;
         try {
           return await renewSecret(ctx, target, { flags: values, ...entra, prompter });
         } finally {
@@ -219,13 +232,13 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
       case "enable-auth":
         return await setAuthentication(ctx, target, false);
       case "remove":
-        return await removeConnection(ctx, target);
+        return await removeConnection(ctx, target, values.yes === true);
       default:
         return 2;
     }
   } catch (err) {
     if (err instanceof PlanError) {
-      ctx.err(`${err.message}\nusage: entra-gateway services ${sub.usage}`);
+      ctx.err(`${err.message}\n${spec.usage}`);
       return 2;
     }
     if (err instanceof InputEndedError) {
@@ -238,7 +251,11 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
 }
 
 function wantsPrompts(io: ServicesIo, values: AddFlags): boolean {
-  return values.interactive === true || (io.stdin as { isTTY?: boolean }).isTTY === true;
+  return values.interactive === true || isTerminal(io);
+}
+
+function isTerminal(io: ServicesIo): boolean {
+  return (io.stdin as { isTTY?: boolean }).isTTY === true;
 }
 
 async function runAdd(
@@ -249,7 +266,7 @@ async function runAdd(
   let plan: AddPlan;
   if (wantsPrompts(ctx.io, values)) {
     const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
-    const prompter: Prompter = createPrompter(ctx.io.stdin, ctx.io.stdout);
+    const prompter: Prompter = createPrompter(ctx.io.stdin, ctx.promptOutput);
     try {
       plan = await planInteractively(
         prompter,
@@ -274,11 +291,11 @@ async function runAdd(
   return addService(ctx, plan, entra);
 }
 
-async function listServices(ctx: CommandContext, json: boolean): Promise<number> {
+async function listServices(ctx: CommandContext): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
   const parsed = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
   const views = viewServices(parsed, ctx.now());
-  if (json) ctx.out(JSON.stringify({ services: views }, null, 2));
+  if (ctx.json) ctx.result({ services: views });
   else if (views.length === 0) ctx.out(`No services in ${ctx.configPath}. Add one with: services add`);
   else ctx.out(renderTable(views));
   for (const e of entries) {
@@ -287,7 +304,7 @@ async function listServices(ctx: CommandContext, json: boolean): Promise<number>
     }
   }
   const attention = views.filter((v) => v.webApp.secretStatus === "expired" || v.webApp.secretStatus === "expiring");
-  if (!json) {
+  if (!ctx.json) {
     for (const v of attention) {
       ctx.err(
         `warning: the web app secret of ${JSON.stringify(v.name)} ${v.webApp.secretStatus === "expired" ? "has expired" : "expires within 30 days"} (${v.webApp.secretExpiry}): services renew-secret ${JSON.stringify(v.name)}`,
@@ -297,13 +314,10 @@ async function listServices(ctx: CommandContext, json: boolean): Promise<number>
   return 0;
 }
 
-async function showService(ctx: CommandContext, name: string, json: boolean): Promise<number> {
+async function showService(ctx: CommandContext, name: string): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
-  const entry = findEntry(entries, name);
-  if (entry === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
-    return 1;
-  }
+  const entry = findEntry(ctx, entries, name);
+  if (entry === undefined) return 1;
   if (entry.service === undefined) {
     ctx.err(`service ${JSON.stringify(name)} is not valid: ${entry.problems.join("; ")}`);
     return 1;
@@ -311,7 +325,8 @@ async function showService(ctx: CommandContext, name: string, json: boolean): Pr
   const all = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
   const view = viewServices(all, ctx.now()).find((v) => v.name === entry.service?.name);
   if (view === undefined) return 1;
-  ctx.out(json ? JSON.stringify(view, null, 2) : renderDetails(view, ctx.now()));
+  if (ctx.json) ctx.result({ service: view });
+  else ctx.out(renderDetails(view, ctx.now()));
   return 0;
 }
 
@@ -352,10 +367,11 @@ async function verifyService(ctx: CommandContext, name: string, graphUrl: string
 }
 
 async function setAuthentication(ctx: CommandContext, name: string, disabled: boolean): Promise<number> {
-  const entry = findEntry(await readServiceEntries(ctx.configPath), name);
-  const service = entry?.service;
+  const entry = findEntry(ctx, await readServiceEntries(ctx.configPath), name);
+  if (entry === undefined) return 1;
+  const service = entry.service;
   if (service === undefined) {
-    ctx.err(`no valid service named ${JSON.stringify(name)} in ${ctx.configPath}`);
+    ctx.err(`service ${JSON.stringify(entry.name)} is not valid: ${entry.problems.join("; ")}`);
     return 1;
   }
   if (service.type !== "cloudManagement") {
@@ -367,14 +383,13 @@ async function setAuthentication(ctx: CommandContext, name: string, disabled: bo
   const verb = disabled ? "disabled" : "enabled";
   const apply = ctx.io.applyToRunningGateway;
   if (apply !== undefined) {
+    // false: no gateway answers there (edit the file instead); any answer other than 2xx throws — a refused
+    // admin key is an error to fix, never a reason to go around the gateway.
     const applied = await apply({
       kind: "tenantAuthentication",
       serviceName: service.name,
       tenantId: service.tenant.id,
       disabled,
-    }).catch((err: Error) => {
-      ctx.err(`The running gateway did not take the change (${err.message}); editing ${ctx.configPath} instead.`);
-      return false;
     });
     if (applied) {
       ctx.out(
@@ -407,12 +422,27 @@ async function setAuthentication(ctx: CommandContext, name: string, disabled: bo
   return 0;
 }
 
-async function removeConnection(ctx: CommandContext, name: string): Promise<number> {
+async function removeConnection(ctx: CommandContext, name: string, confirmed: boolean): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
-  const entry = findEntry(entries, name);
-  if (entry === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
-    return 1;
+  const entry = findEntry(ctx, entries, name);
+  if (entry === undefined) return 1;
+  const what = `the connection ${JSON.stringify(entry.name)}${entry.service === undefined ? "" : ` (tenant ${entry.service.tenant.name}, ${entry.service.tenant.id})`}`;
+  if (!confirmed) {
+    if (!isTerminal(ctx.io)) {
+      ctx.err(
+        `services remove: not removing ${what} without confirmation: there is no terminal to ask on; add --yes to remove it.`,
+      );
+      return 2;
+    }
+    const prompter = createPrompter(ctx.io.stdin, ctx.promptOutput);
+    try {
+      if (!(await prompter.confirm(`Remove ${what} from ${ctx.configPath}?`, false))) {
+        ctx.out("Nothing was changed.");
+        return 1;
+      }
+    } finally {
+      prompter.close();
+    }
   }
   const result = await editConfigFile(
     ctx.configPath,
@@ -440,6 +470,5 @@ async function removeConnection(ctx: CommandContext, name: string): Promise<numb
       ctx.out(`The secret file ${s.webApp.secret.fromFile} is left in place; delete it when the app is gone.`);
     }
   }
-  await notifyGateway(ctx, "remove");
-  return 0;
+  return notifyGateway(ctx, "remove");
 }

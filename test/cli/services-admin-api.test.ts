@@ -48,23 +48,25 @@ describe("services CLI through the admin API", () => {
     expect((await h.gw("POST", "/CCM_STS", { token })).status).toBe(200);
   });
 
-  it("when the admin key is wrong, then the CLI says the gateway refused it and edits the file instead", async () => {
+  it("when the admin key is wrong, then the command fails with a clear message and the file is not edited behind the gateway's back", async () => {
     const gw = h.stack.description.gateway;
     const env = {
       ENTRA_GATEWAY_ADMIN_URL: gw.adminUrl,
       ENTRA_GATEWAY_ADMIN_KEY: "x".repeat(40),
       ENTRA_GATEWAY_ADMIN_CA: h.stack.description.caCert,
     };
+    const before = await readFile(h.stack.gatewayConfigFile, "utf8");
     const res = await services(
       ["disable-auth", "Fabrikam cloud management", "--config", h.stack.gatewayConfigFile],
       env,
     );
-    expect(res.code, res.out).toBe(0);
-    expect(res.out).toMatch(/did not take the change \(admin API .* answered 401/);
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toMatch(/refused the admin key \(HTTP 401\): check ENTRA_GATEWAY_ADMIN_KEY/);
+    expect(await readFile(h.stack.gatewayConfigFile, "utf8")).toBe(before);
     const loaded = await loadConfigFile(h.stack.gatewayConfigFile);
     expect(
       loaded.ok &&
         loaded.config.azureServices.find((s) => s.name === "Fabrikam cloud management")?.disableAuthentication,
-    ).toBe(true);
+    ).toBe(false);
   });
 });
