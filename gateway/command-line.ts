@@ -66,7 +66,7 @@ export function parseCommandLine(
     }) as typeof parsed;
   } catch (err) {
     // node adds advice on `--` for unknown options; the usage line says more to the point.
-    return usageError(spec, (err as Error).message.replace(/\. To specify a positional argument[^]*$/, ""), io.stderr);
+    return usageError(spec, (err as Error).message.replace(/\. To specify a positional argument.*$/s, ""), io.stderr);
   }
   if (parsed.values.help === true) {
     io.stdout.write(withNewline(spec.help));
