@@ -11,9 +11,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { main } from "../../gateway/main.js";
+import { runMain } from "./run-main.js";
 
 const CONTOSO = "5e97358c-d99c-4558-af0c-de7774091dda";
 const FABRIKAM = "0b6c2f5e-8a44-4e1f-9d3a-2c7b91e0f4a8";
@@ -50,29 +49,6 @@ beforeEach(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(argv: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  const stdin = new PassThrough();
-  stdin.end(options.input ?? "");
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString("utf8");
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString("utf8");
-  });
-  const code = await main(argv, { stdin, stdout, stderr, env: options.env ?? {} });
-  return { code, out, err };
-}
-
 const SERVICES_COMMANDS: Record<string, string[]> = {
   list: [],
   show: ["Contoso"],
@@ -95,14 +71,14 @@ const COMMANDS: string[] = [
 
 describe("--help", () => {
   it.each(COMMANDS)("when `%s --help` runs, then it prints the command's help on stdout and exits 0", async (cmd) => {
-    const r = await run([...cmd.split(" "), "--help"]);
+    const r = await runMain([...cmd.split(" "), "--help"]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/usage:/i);
     expect(r.err).toBe("");
   });
 
   it("when check-config --help runs, then it prints help instead of reading a file named --help", async () => {
-    const r = await run(["check-config", "--help"]);
+    const r = await runMain(["check-config", "--help"]);
     expect(r.out).toContain("check-config [FILE]");
     expect(r.out + r.err).not.toContain("cannot read");
   });
@@ -112,7 +88,7 @@ describe("unknown flags", () => {
   it.each(COMMANDS)(
     "when `%s --frobnicate` runs, then the usage goes to stderr and the exit code is 2",
     async (cmd) => {
-      const r = await run([...cmd.split(" "), "--frobnicate", "--config", configPath]);
+      const r = await runMain([...cmd.split(" "), "--frobnicate", "--config", configPath]);
       expect(r.code).toBe(2);
       expect(r.err).toContain("--frobnicate");
       expect(r.err).toMatch(/usage:/i);
@@ -124,17 +100,17 @@ describe("unknown flags", () => {
 
 describe("--json", () => {
   it("when check-config --json runs, then stdout is one JSON object for a valid and for an invalid file", async () => {
-    const good = await run(["check-config", configPath, "--json"]);
+    const good = await runMain(["check-config", configPath, "--json"]);
     expect(good.code).toBe(0);
     expect(JSON.parse(good.out)).toMatchObject({ ok: true, services: 3, cloudManagementTenants: 2, routes: 7 });
     await writeFile(configPath, "upstream: { url: ftp://x }\n");
-    const bad = await run(["check-config", configPath, "--json"]);
+    const bad = await runMain(["check-config", configPath, "--json"]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out)).toMatchObject({ ok: false, problems: [expect.stringContaining("upstream.url")] });
   });
 
   it("when explain-token --json runs, then the explanation is one JSON object", async () => {
-    const r = await run(["explain-token", "--config", configPath, "--json"], { input: "" });
+    const r = await runMain(["explain-token", "--config", configPath, "--json"], { input: "" });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({
       path: "/CCM_STS",
@@ -144,7 +120,7 @@ describe("--json", () => {
 
   it("when serve --json cannot start, then the failure is one JSON object on stderr", async () => {
     await writeFile(configPath, "upstream: { url: ftp://x }\n");
-    const r = await run(["serve", "--config", configPath, "--workers", "1", "--json", "--log-level", "silent"]);
+    const r = await runMain(["serve", "--config", configPath, "--workers", "1", "--json", "--log-level", "silent"]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.err)).toMatchObject({ ok: false, error: expect.stringContaining("upstream.url") });
   });
@@ -152,7 +128,7 @@ describe("--json", () => {
   it.each(Object.entries(SERVICES_COMMANDS))(
     "when `services %s --json` runs, then stdout is one JSON document whose ok matches the exit code",
     async (command, args) => {
-      const r = await run(["services", command, ...args, "--config", configPath, "--json"]);
+      const r = await runMain(["services", command, ...args, "--config", configPath, "--json"]);
       const doc = JSON.parse(r.out) as { ok: boolean; command: string; exitCode: number; errors: string[] };
       expect(doc).toMatchObject({ command, exitCode: r.code, ok: r.code === 0 });
       expect(r.code === 0 || doc.errors.length > 0).toBe(true);
@@ -160,9 +136,9 @@ describe("--json", () => {
   );
 
   it("when services list/show --json run, then the services are in the document", async () => {
-    const list = JSON.parse((await run(["services", "list", "--config", configPath, "--json"])).out);
+    const list = JSON.parse((await runMain(["services", "list", "--config", configPath, "--json"])).out);
     expect(list.services.map((s: { name: string }) => s.name)).toEqual(["Contoso", "Contoso logs", "Fabrikam"]);
-    const show = JSON.parse((await run(["services", "show", "Fabrikam", "--config", configPath, "--json"])).out);
+    const show = JSON.parse((await runMain(["services", "show", "Fabrikam", "--config", configPath, "--json"])).out);
     expect(show.service).toMatchObject({ name: "Fabrikam", tenant: { id: FABRIKAM } });
   });
 });
@@ -170,7 +146,7 @@ describe("--json", () => {
 describe("configuration problems", () => {
   it("when the YAML has syntax errors, then each names its line:column", async () => {
     await writeFile(configPath, "upstream:\n  url: https://mp\nroutes: [ { prefix: /x\nupstream: 2\n");
-    const r = await run(["check-config", configPath]);
+    const r = await runMain(["check-config", configPath]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(new RegExp(`${configPath.replaceAll(".", "\\.")}:4:1: Map keys must be unique`));
   });
@@ -178,7 +154,7 @@ describe("configuration problems", () => {
   it("when a JSON file has a syntax error, then it names its line:column", async () => {
     const file = join(dir, "gateway.json");
     await writeFile(file, '{\n  "upstream": { "url": "https://mp" },\n}\n');
-    const r = await run(["check-config", file]);
+    const r = await runMain(["check-config", file]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${file}:3:1: not valid JSON`);
   });
@@ -188,7 +164,7 @@ describe("configuration problems", () => {
       configPath,
       `${CONFIG.replace("    type: logAnalytics\n", "    type: logAnalytics\n    disableAuthentification: true\n")}upstreem: {}\nauth: { jwks: { refreshIntervalMS: 5 } }\nzzzzzz: 1\n`,
     );
-    const r = await run(["check-config", configPath]);
+    const r = await runMain(["check-config", configPath]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(
       "azureServices[1].disableAuthentification: unknown key (did you mean disableAuthentication?)",
@@ -205,20 +181,20 @@ describe("naming a service", () => {
     ["its tenant domain", "FABRIKAM.onmicrosoft.com"],
     ["its tenant ID", FABRIKAM.toUpperCase()],
   ])("when a service is named by %s, then show, disable-auth and remove find it", async (_how, key) => {
-    const show = await run(["services", "show", key, "--config", configPath]);
+    const show = await runMain(["services", "show", key, "--config", configPath]);
     expect(show.code, show.err).toBe(0);
     expect(show.out).toMatch(/Fabrikam/);
-    const off = await run(["services", "disable-auth", key, "--config", configPath]);
+    const off = await runMain(["services", "disable-auth", key, "--config", configPath]);
     expect(off.code, off.err).toBe(0);
     expect(off.out).toContain('Entra authentication disabled for "Fabrikam"');
-    const removed = await run(["services", "remove", key, "--yes", "--config", configPath]);
+    const removed = await runMain(["services", "remove", key, "--yes", "--config", configPath]);
     expect(removed.code, removed.err).toBe(0);
     expect(await readFile(configPath, "utf8")).not.toContain("name: Fabrikam");
   });
 
   it("when a tenant domain or ID belongs to several services, then the command names them and changes nothing", async () => {
     for (const key of ["contoso.onmicrosoft.com", CONTOSO]) {
-      const r = await run(["services", "remove", key, "--yes", "--config", configPath]);
+      const r = await runMain(["services", "remove", key, "--yes", "--config", configPath]);
       expect(r.code).toBe(1);
       expect(r.err).toContain('2 services ("Contoso", "Contoso logs"): name one of them');
     }
@@ -228,7 +204,7 @@ describe("naming a service", () => {
 
 describe("services remove", () => {
   it("when there is no terminal and no --yes, then it refuses with exit 2 and the file is unchanged", async () => {
-    const r = await run(["services", "remove", "Fabrikam", "--config", configPath], { input: "y\n" });
+    const r = await runMain(["services", "remove", "Fabrikam", "--config", configPath], { input: "y\n" });
     expect(r.code).toBe(2);
     expect(r.err).toContain("no terminal to ask on; add --yes");
     expect(await readFile(configPath, "utf8")).toBe(CONFIG);
@@ -251,7 +227,7 @@ describe("a running gateway that refuses the admin key", () => {
 
   it("when disable-auth gets a 401, then it fails with a clear message and does not edit the file", async () => {
     const env = { ENTRA_GATEWAY_ADMIN_URL: url, ENTRA_GATEWAY_ADMIN_KEY: "k".repeat(40) };
-    const r = await run(["services", "disable-auth", "Fabrikam", "--config", configPath], { env });
+    const r = await runMain(["services", "disable-auth", "Fabrikam", "--config", configPath], { env });
     expect(r.code).toBe(1);
     expect(r.err).toContain(`the admin API at ${url} refused the admin key (HTTP 401)`);
     expect(await readFile(configPath, "utf8")).toBe(CONFIG);
@@ -260,7 +236,7 @@ describe("a running gateway that refuses the admin key", () => {
 
   it("when the reload after a written change gets a 401, then the command exits 1 and says the file was written", async () => {
     const env = { ENTRA_GATEWAY_ADMIN_URL: url, ENTRA_GATEWAY_ADMIN_KEY: "k".repeat(40) };
-    const r = await run(["services", "remove", "Fabrikam", "--yes", "--config", configPath], { env });
+    const r = await runMain(["services", "remove", "Fabrikam", "--yes", "--config", configPath], { env });
     expect(r.code).toBe(1);
     expect(r.err).toContain("refused the admin key (HTTP 401)");
     expect(r.err).toContain(`${configPath} was written`);

@@ -6,12 +6,11 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfigFile } from "../../gateway/config/load.js";
 import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
-import { main } from "../../gateway/main.js";
+import { runMain } from "../cli/run-main.js";
 
 const EXAMPLE = resolve(import.meta.dirname, "../../gateway/config/example.yaml");
 const ENV = { CONTOSO_SERVER_APP_SECRET: "example-secret-from-the-environment" };
@@ -27,29 +26,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function sink(append: (s: string) => void): Writable {
-  return new Writable({
-    write(chunk, _e, cb) {
-      append(String(chunk));
-      cb();
-    },
-  });
-}
-
 describe("gateway/config/example.yaml", () => {
   it("when check-config runs on it as shipped, then it is valid", async () => {
-    let out = "";
-    let err = "";
-    const code = await main(["check-config", file], {
-      stdin: process.stdin,
-      stdout: sink((s) => {
-        out += s;
-      }),
-      stderr: sink((s) => {
-        err += s;
-      }),
-      env: ENV,
-    });
+    const { code, out, err } = await runMain(["check-config", file], { env: ENV });
     expect(code, err).toBe(0);
     expect(out).toContain("valid — 2 service(s)");
   });
