@@ -3,7 +3,7 @@
  * `--json` gives one JSON document, an unknown flag prints the usage and exits 2; syntax errors name their
  * line:column, unknown keys get a did-you-mean; services are found by name, tenant domain or tenant ID;
  * `services remove` confirms; an admin API that refuses the key is an error. In-process `main()` with
- * captured streams (the real-process and real-terminal cases are in cli-process.test.ts).
+ * captured streams (`serve`, the real-process and the real-terminal cases are in cli-process.test.ts).
  */
 
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -116,13 +116,6 @@ describe("--json", () => {
       path: "/CCM_STS",
       verdict: { accepted: false, reason: "token_missing", status: 401 },
     });
-  });
-
-  it("when serve --json cannot start, then the failure is one JSON object on stderr", async () => {
-    await writeFile(configPath, "upstream: { url: ftp://x }\n");
-    const r = await runMain(["serve", "--config", configPath, "--workers", "1", "--json", "--log-level", "silent"]);
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.err)).toMatchObject({ ok: false, error: expect.stringContaining("upstream.url") });
   });
 
   it.each(Object.entries(SERVICES_COMMANDS))(

@@ -1,6 +1,7 @@
 /**
- * The compiled CLI as a person runs it: a usage error is a message and exit 2, never a stack trace, and
- * `services remove` on a real terminal (a pseudo-terminal from util-linux `script`) asks before it removes.
+ * The compiled CLI as a person runs it: a usage error is a message and exit 2, never a stack trace; `serve
+ * --json` reports a failure to start as JSON; `services remove` on a real terminal (a pseudo-terminal from
+ * util-linux `script`) asks before it removes.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -82,6 +83,13 @@ describe("the compiled CLI", () => {
       expect(r.err).toMatch(/usage: entra-gateway/);
       expect(r.err).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it("when serve --json cannot start, then it exits 1 and the failure is one JSON object on stderr", async () => {
+    await writeFile(configPath, "upstream: { url: ftp://x }\n");
+    const r = await spawnRun(process.execPath, [main, "serve", "--config", configPath, "--workers", "1", "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.err)).toMatchObject({ ok: false, error: expect.stringContaining("upstream.url") });
   });
 
   it("when services remove runs on a terminal and the answer is no, then nothing changes; yes removes it", async () => {
