@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Authenticator } from "./auth/authenticate.js";
 import { aadAuthInfo } from "./http/aad-auth-info.js";
-import { registerHealthRoutes } from "./http/health.js";
+import { answerClientError } from "./http/client-errors.js";
+import { type ReadinessCheck, registerHealthRoutes } from "./http/health.js";
 import type { UpstreamClient } from "./http/proxy.js";
 import { type RequestOutcome, registerProxyRoute } from "./http/proxy-route.js";
 
@@ -16,6 +17,8 @@ export interface GatewayDeps {
   readonly authenticator: Authenticator;
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
+  /** Readiness of this process (`http/health.ts`), answered on `/readyz`. */
+  readonly readiness: ReadinessCheck;
   /** TLS for the listener; plain HTTP without (e.g. behind a TLS-terminating load balancer). */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
@@ -27,6 +30,14 @@ const MAX_HEADER_BYTES = 64 * 1024;
 /** Builds the gateway's fastify instance (routes registered, not listening). */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const { authenticator, upstream, logger } = deps;
+  const listen = authenticator.config.listen;
+  // Node's own bounds on a request that has not reached a handler yet: the whole header block within
+  // `headersTimeoutMs` (checked every second rather than Node's default 30 s, so the bound is what it says).
+  const serverOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: listen.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs),
+  };
   const app = Fastify({
     loggerInstance: logger,
     // One line per request is written by the proxy route, with the token's fingerprint, never the token.
@@ -37,12 +48,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 500 },
-    ...(deps.tls
-      ? { https: { cert: deps.tls.cert, key: deps.tls.key, maxHeaderSize: MAX_HEADER_BYTES } }
-      : { maxHeaderSize: MAX_HEADER_BYTES }),
+    clientErrorHandler: answerClientError,
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...serverOptions } } : { http: serverOptions }),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.server.maxConnections = listen.maxConnections;
 
-  registerHealthRoutes(app, authenticator, upstream);
+  registerHealthRoutes(app, deps.readiness);
 
   // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
   app.get("/CCM_Proxy_ServerAuth/AADAuthInfo", async (req, reply) => {

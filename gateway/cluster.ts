@@ -1,39 +1,53 @@
 /**
  * `serve --workers N` (docs/operations.md § Workers): a node:cluster primary and N serving workers sharing the main port.
  *
- * The **primary** owns everything that must exist once: the configuration file (validation, watch, SIGHUP,
- * admin write-back), the admin API, the metrics listener (worker metrics aggregated with prom-client's
+ * The **primary** owns everything that must exist once: the configuration file (validation, watch, SIGHUP),
+ * the runtime tenant state (`state/tenant-state.ts`), the admin API, the metrics listener (worker metrics aggregated with prom-client's
  * `AggregatorRegistry`, plus its own), secret expiry notifications and the workers' lives (a worker that
  * dies is replaced). The **workers** serve requests: each runs `startGateway` with its own key cache.
  *
  * Changes reach workers as messages with a sequence number and come back as acknowledgements: the
- * primary validates a new file, sends its text, every worker validates and swaps it in
+ * primary validates a new file, sends its text with the runtime tenant states, every worker validates it, lays
+ * the states over it and swaps it in
  * (`authenticator.setConfig`) and acknowledges; the admin call that caused it answers only after every
  * live worker has. A worker that starts (or restarts) asks for the configuration in force rather than
  * reading the file, so it never serves an older or unvalidated one.
  *
- * SIGTERM / SIGINT to the primary: the admin API closes, every worker drains its in-flight requests and
- * exits, then the primary exits 0. A worker signalled directly drains and exits too.
+ * SIGTERM / SIGINT to the primary: the admin API closes, every worker drains its in-flight requests (up to
+ * `listen.drainTimeoutMs`, then closes what is left) and exits, then the primary exits 0. A worker signalled
+ * directly drains and exits too. IPC sends never throw: a worker that exits while a message is on its way
+ * (Ctrl-C signals the whole process group) costs a debug line, not an unhandled EPIPE.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
 import { AggregatorRegistry, Registry } from "prom-client";
 import type { GatewayControl, WorkerAck } from "./admin/control.js";
 import { type AdminServer, startAdminServer } from "./admin/server.js";
+import { applyWithTenantStates, openTenantSwitch } from "./admin/tenant-switch.js";
 import type { KeySetStatus } from "./auth/keys/jwks-store.js";
 import type { GatewayConfig } from "./config/validate.js";
 import { createConfigReloader, validateConfigTextAt } from "./config/watch.js";
+import type { Readiness } from "./http/health.js";
 import { createControlMetrics, createRequestMetrics } from "./observability/metrics.js";
 import { type MetricsServer, startMetricsServer } from "./observability/metrics-server.js";
 import { startSecretExpiryMonitor } from "./observability/secret-expiry.js";
 import { type RunningGateway, startGateway } from "./server.js";
 import { readConfigFile, resolveAdminKey } from "./service.js";
+import { applyTenantStates, type TenantStates } from "./state/tenant-state.js";
 
 /** Primary → worker. */
 type ToWorker =
-  | { readonly t: "eg:config"; readonly seq: number; readonly text: string; readonly path: string }
+  | {
+      readonly t: "eg:config";
+      readonly seq: number;
+      readonly text: string;
+      readonly path: string;
+      /** Runtime tenant states, laid over the validated file. */
+      readonly states: TenantStates;
+    }
   | { readonly t: "eg:jwks-refresh"; readonly seq: number }
   | { readonly t: "eg:status"; readonly seq: number }
+  | { readonly t: "eg:ready"; readonly seq: number }
   | { readonly t: "eg:shutdown" };
 
 /** Worker → primary. */
@@ -46,6 +60,7 @@ type FromWorker =
       readonly ok: boolean;
       readonly error?: string;
       readonly statuses?: KeySetStatus[];
+      readonly readiness?: Readiness;
     };
 
 function isFromWorker(message: unknown): message is FromWorker {
@@ -59,6 +74,20 @@ function isFromWorker(message: unknown): message is FromWorker {
 
 /** How long the primary waits for a worker's acknowledgement. */
 const ACK_TIMEOUT_MS = 15_000;
+
+/** After a worker's drain deadline, how long the primary still waits before it kills the worker. */
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * Sends an IPC message unless the channel is gone; a failed send (EPIPE while a worker exits at the same
+ * time, as on Ctrl-C, which signals every process of the group) is logged, never thrown.
+ */
+function sendSafely(worker: Worker, message: ToWorker, logger: Logger): void {
+  if (!worker.isConnected()) return;
+  worker.send(message, (err: Error | null) => {
+    if (err) logger.debug({ worker: worker.id, err: err.message, t: message.t }, "message to worker not delivered");
+  });
+}
 
 /** Options of {@link runPrimary}. */
 export interface PrimaryOptions {
@@ -78,7 +107,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger, configPath } = options;
   const initial = await readConfigFile(configPath);
   for (const warning of initial.warnings) logger.warn({ path: configPath }, `configuration: ${warning}`);
-  const config = initial.config;
+  const tenants = await openTenantSwitch(options.stateDir, logger);
+  const config = tenants.effective(initial.config);
 
   const ownRegistry = new Registry();
   const controlMetrics = createControlMetrics(ownRegistry);
@@ -96,7 +126,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     { readonly waiting: Set<number>; readonly acks: WorkerAck[]; readonly done: (acks: WorkerAck[]) => void }
   >();
   let seq = 0;
-  let current = { text: initial.text, config };
+  let current = { text: initial.text, config, states: tenants.states() };
   let shuttingDown = false;
   let url: string | undefined;
   let quickDeaths = 0;
@@ -139,7 +169,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
           resolve(acks);
         },
       });
-      for (const m of targets) m.worker.send(make(s));
+      for (const m of targets) sendSafely(m.worker, make(s), logger);
       settle(s);
     });
   };
@@ -147,26 +177,31 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   /** Key-set statuses per `eg:status` sequence number, one list per worker. */
   const statusReplies = new Map<number, KeySetStatus[][]>();
+  /** Readiness per `eg:ready` sequence number, one per worker. */
+  const readyReplies = new Map<number, (Readiness & { worker: string })[]>();
+  /** Asks every listening worker a question and gathers the answers their acknowledgements carry. */
+  const collect = async <T>(t: "eg:status" | "eg:ready", replies: Map<number, T[]>): Promise<T[]> => {
+    let asked = 0;
+    await ask(
+      configuredMembers().filter((m) => m.listening),
+      (s) => {
+        asked = s;
+        return { t, seq: s };
+      },
+    );
+    const out = replies.get(asked) ?? [];
+    replies.delete(asked);
+    return out;
+  };
   const control: GatewayControl = {
-    async applyConfig(next: GatewayConfig, text: string) {
+    async applyConfig(next: GatewayConfig, text: string, states: TenantStates) {
       // Workers that say hello from now on get this one; configured workers get it after the last, in order.
-      current = { text, config: next };
-      return ask(configuredMembers(), (s) => ({ t: "eg:config", seq: s, text, path: configPath }));
+      current = { text, config: next, states };
+      return ask(configuredMembers(), (s) => ({ t: "eg:config", seq: s, text, path: configPath, states }));
     },
     refreshJwks: () => ask(configuredMembers(), (s) => ({ t: "eg:jwks-refresh", seq: s })),
-    async keyStatuses() {
-      let asked = 0;
-      await ask(
-        configuredMembers().filter((m) => m.listening),
-        (s) => {
-          asked = s;
-          return { t: "eg:status", seq: s };
-        },
-      );
-      const out = statusReplies.get(asked) ?? [];
-      statusReplies.delete(asked);
-      return out;
-    },
+    keyStatuses: () => collect("eg:status", statusReplies),
+    readiness: () => collect("eg:ready", readyReplies),
     workerCount: () => [...members.values()].filter((m) => m.listening).length,
   };
 
@@ -183,13 +218,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const worker = cluster.fork();
     const member: Member = { worker, configured: false, listening: false, startedAt: Date.now() };
     members.set(worker.id, member);
+    // IPC errors (EPIPE from a worker already gone) must not crash the primary.
+    worker.on("error", (err: Error) => logger.debug({ worker: worker.id, err: err.message }, "worker channel error"));
     worker.on("message", (message: unknown) => {
       if (!isFromWorker(message)) return;
       switch (message.t) {
         case "eg:hello": {
           member.configured = true;
-          const { text } = current;
-          void ask([member], (s) => ({ t: "eg:config", seq: s, text, path: configPath })).then((acks) => {
+          const { text, states } = current;
+          void ask([member], (s) => ({ t: "eg:config", seq: s, text, path: configPath, states })).then((acks) => {
             const ack = acks[0];
             if (ack !== undefined && !ack.ok) {
               logger.error({ worker: worker.id, err: ack.error }, "worker could not start");
@@ -207,6 +244,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
             const replies = statusReplies.get(message.seq) ?? [];
             replies.push(message.statuses);
             statusReplies.set(message.seq, replies);
+          }
+          if (message.readiness !== undefined) {
+            const replies = readyReplies.get(message.seq) ?? [];
+            replies.push({ worker: String(worker.id), ...message.readiness });
+            readyReplies.set(message.seq, replies);
           }
           noteAck(
             message.seq,
@@ -247,13 +289,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     path: configPath,
     initial,
     logger,
-    apply: (next, text) => control.applyConfig(next, text),
+    apply: applyWithTenantStates(control, tenants),
     onOutcome: (outcome) => {
       controlMetrics.recordReload(outcome.trigger, outcome.result);
       if (outcome.result === "applied") monitor?.check();
     },
   });
   monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
+  const unfollow = tenants.follow(() => applyWithTenantStates(control, tenants)(reloader.config, reloader.text));
   controlMetrics.attach({ config: () => reloader.config, workers: () => control.workerCount() });
 
   cluster.setupPrimary({ silent: false });
@@ -273,6 +316,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       tls,
       key: adminKey,
       configPath,
+      tenants,
       control,
       reloader,
       logger,
@@ -300,16 +344,26 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       shuttingDown = true;
       logger.info({ signal, workers: members.size }, "shutting down: draining workers");
       reloader.close();
+      unfollow();
       monitor?.stop();
       void (async () => {
         await admin?.close().catch(() => undefined);
+        // Each worker drains up to listen.drainTimeoutMs and exits; one that does not is killed after a grace.
+        const killAfterMs = current.config.listen.drainTimeoutMs + EXIT_GRACE_MS;
         const exits = [...members.values()].map(
           (m) =>
             new Promise<void>((done) => {
               if (m.worker.isDead()) return done();
-              m.worker.once("exit", () => done());
-              if (m.worker.isConnected()) m.worker.send({ t: "eg:shutdown" } satisfies ToWorker);
-              else m.worker.kill("SIGTERM");
+              const killer = setTimeout(() => {
+                logger.error({ worker: m.worker.id, pid: m.worker.process.pid }, "worker did not exit: killing it");
+                m.worker.process.kill("SIGKILL");
+              }, killAfterMs);
+              m.worker.once("exit", () => {
+                clearTimeout(killer);
+                done();
+              });
+              if (m.worker.isConnected()) sendSafely(m.worker, { t: "eg:shutdown" }, logger);
+              else m.worker.process.kill("SIGTERM");
             }),
         );
         await Promise.all(exits);
@@ -342,13 +396,22 @@ export async function runWorker(logger: Logger): Promise<void> {
   let stopping: Promise<void> | undefined;
   let chain: Promise<void> = Promise.resolve();
   const send = (message: FromWorker) => {
-    if (process.connected) process.send?.(message);
+    // The callback turns a failed send (the primary already gone) into a log line instead of an 'error' event.
+    if (process.connected) {
+      process.send?.(message, undefined, {}, (err: Error | null) => {
+        if (err) logger.debug({ err: err.message, t: message.t }, "message to primary not delivered");
+      });
+    }
   };
+  process.on("error", (err: Error) => logger.debug({ err: err.message }, "channel to primary failed"));
 
   const stop = () => {
     stopping ??= (async () => {
       logger.info("worker draining");
-      await gateway?.stop();
+      // A shutdown is a shutdown: whatever stop() meets, the worker leaves (0 — it was asked to).
+      await gateway
+        ?.stop()
+        .catch((err: unknown) => logger.error({ err: (err as Error).message }, "worker stop failed"));
       logger.info("worker stopped");
       process.exit(0);
     })();
@@ -363,12 +426,13 @@ export async function runWorker(logger: Logger): Promise<void> {
           send({ t: "eg:ack", seq: message.seq, ok: false, error: result.problems.join("; ") });
           return;
         }
+        const config = applyTenantStates(result.config, message.states);
         try {
           if (gateway === undefined) {
-            gateway = await startConfigured(result.config);
+            gateway = await startConfigured(config);
             send({ t: "eg:listening", url: gateway.url });
           } else {
-            gateway.authenticator.setConfig(result.config);
+            gateway.authenticator.setConfig(config);
           }
           send({ t: "eg:ack", seq: message.seq, ok: true });
         } catch (err) {
@@ -383,6 +447,10 @@ export async function runWorker(logger: Logger): Promise<void> {
         return;
       case "eg:status":
         send({ t: "eg:ack", seq: message.seq, ok: true, statuses: gateway?.keys.statuses() ?? [] });
+        return;
+      case "eg:ready":
+        if (gateway === undefined) send({ t: "eg:ack", seq: message.seq, ok: false });
+        else send({ t: "eg:ack", seq: message.seq, ok: true, readiness: await gateway.readiness() });
         return;
       case "eg:shutdown":
         await stop();
@@ -416,9 +484,12 @@ export async function runWorker(logger: Logger): Promise<void> {
         logger.error({ err: (err as Error).message }, "worker message failed");
       });
   });
-  // Signalled directly (process group), or orphaned: drain and go.
+  // Signalled directly, or orphaned: drain and go. SIGINT is a terminal's Ctrl-C, which reaches the primary
+  // too: while it is there, it leads the shutdown (a worker leaving on its own would look like a death).
   process.once("SIGTERM", () => void stop());
-  process.once("SIGINT", () => void stop());
+  process.on("SIGINT", () => {
+    if (!process.connected) void stop();
+  });
   process.once("disconnect", () => void stop());
   send({ t: "eg:hello" });
 }

@@ -17,6 +17,7 @@ import { createFileJwksDiskCache } from "./auth/keys/disk-cache.js";
 import { createHttpJwksFetcher } from "./auth/keys/http-fetcher.js";
 import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "./auth/keys/jwks-store.js";
 import type { GatewayConfig } from "./config/validate.js";
+import { createReadinessCheck, type ReadinessCheck } from "./http/health.js";
 import { createUpstreamClient, type UpstreamClient } from "./http/proxy.js";
 import type { RequestOutcome } from "./http/proxy-route.js";
 import { createLogger } from "./observability/logger.js";
@@ -48,7 +49,12 @@ export interface RunningGateway {
   readonly keys: JwksStore;
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
-  /** Stops accepting, drains in-flight requests, closes the pool and the key cache. */
+  /** This process's readiness with its details (the admin listener shows them; `/readyz` only the verdict). */
+  readonly readiness: ReadinessCheck;
+  /**
+   * Stops accepting and drains in-flight requests for up to `listen.drainTimeoutMs`; then closes every
+   * connection still open (a half-sent request, a download that has not finished), the pool and the key cache.
+   */
   stop(): Promise<void>;
 }
 
@@ -92,10 +98,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const tls =
     listen.cert !== undefined && listen.key !== undefined ? { cert: listen.cert, key: listen.key.reveal() } : undefined;
   if (!tls) logger.warn("listen.certFile/keyFile not set: serving plain HTTP (only behind a TLS-terminating proxy)");
+  const readiness = createReadinessCheck(authenticator, upstream);
   const app = buildGateway({
     authenticator,
     upstream,
     logger,
+    readiness,
     tls,
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
   });
@@ -114,18 +122,33 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     keys,
     upstream,
     logger,
+    readiness,
     stop() {
       stopped ??= (async () => {
         // Drain: new requests get 503 (return503OnClosing), in-flight ones finish. A keep-alive connection
         // whose request finishes after close() began would stay open until the client drops it, so idle
         // connections are closed as they appear until the listener is gone.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        // The deadline: whatever is still open then (a client that never finishes its header, a download
+        // that has not ended) is closed, so a rolling restart never waits for a client.
+        let expired = false;
+        const deadline = setTimeout(() => {
+          expired = true;
+          logger.warn(
+            { drainTimeoutMs: config.listen.drainTimeoutMs },
+            "drain deadline reached: closing the connections still open",
+          );
+          app.server.closeAllConnections();
+          void upstream.destroy().catch(() => undefined);
+        }, config.listen.drainTimeoutMs);
         try {
           await app.close();
         } finally {
           clearInterval(sweep);
         }
-        await upstream.close();
+        // Past the deadline (or reaching it meanwhile) the pool is destroyed instead: never an error out of stop().
+        await (expired ? upstream.destroy() : upstream.close()).catch(() => undefined);
+        clearTimeout(deadline);
         keys.close();
         await httpFetcher?.close();
       })();

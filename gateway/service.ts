@@ -17,6 +17,7 @@ import { Registry } from "prom-client";
 import { createLocalControl, type GatewayControl, type WorkerAck } from "./admin/control.js";
 import { ensureAdminKeyFile } from "./admin/key.js";
 import { type AdminServer, startAdminServer } from "./admin/server.js";
+import { applyWithTenantStates, openTenantSwitch } from "./admin/tenant-switch.js";
 import { formatProblems, type GatewayConfig, type ValidateOptions } from "./config/validate.js";
 import { type ConfigReloader, createConfigReloader, validateConfigTextAt } from "./config/watch.js";
 import { createLogger } from "./observability/logger.js";
@@ -29,7 +30,10 @@ import { type RunningGateway, type StartGatewayOptions, startGateway } from "./s
 export interface GatewayServiceOptions extends Omit<StartGatewayOptions, "config"> {
   /** The configuration file (YAML or JSON); watched, reloaded, written back by the admin API. */
   readonly configPath: string;
-  /** Where a generated admin key is kept (`admin.key`) when the configuration has none. */
+  /**
+   * Where a generated admin key (`admin.key`) and the runtime tenant state (`tenant-state.json`) are kept;
+   * without it, both last for this run only.
+   */
   readonly stateDir?: string;
   /** Overrides of `admin.host/port` and `metrics.host/port` (tests bind 127.0.0.1:0). */
   readonly admin?: { readonly host?: string; readonly port?: number };
@@ -100,7 +104,8 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
   const configPath = resolve(options.configPath);
   const initial = await readConfigFile(configPath, options.validateOptions);
   for (const warning of initial.warnings) logger.warn({ path: configPath }, `configuration: ${warning}`);
-  const config = initial.config;
+  const tenants = await openTenantSwitch(options.stateDir, logger);
+  const config = tenants.effective(initial.config);
 
   const registry = new Registry();
   const requestMetrics = createRequestMetrics(registry);
@@ -132,7 +137,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     },
   });
   requestMetrics.attach(gateway);
-  const control = createLocalControl(gateway.authenticator);
+  const control = createLocalControl(gateway);
   const parts: { stop(): Promise<void> | void }[] = [];
   const stopParts = async () => {
     for (const part of parts.reverse()) await Promise.resolve(part.stop()).catch(() => undefined);
@@ -145,16 +150,15 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
       initial,
       logger,
       ...(options.validateOptions ? { validateOptions: options.validateOptions } : {}),
-      apply: async (next, text) => {
-        const acks = await control.applyConfig(next, text);
-        return acks;
-      },
+      apply: applyWithTenantStates(control, tenants),
       onOutcome: (outcome) => {
         controlMetrics.recordReload(outcome.trigger, outcome.result);
         if (outcome.result === "applied") monitor?.check();
       },
     });
     parts.push({ stop: () => reloader.close() });
+    const unfollow = tenants.follow(() => applyWithTenantStates(control, tenants)(reloader.config, reloader.text));
+    parts.push({ stop: unfollow });
     monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
     parts.push(monitor);
     controlMetrics.attach({ config: () => reloader.config });
@@ -178,11 +182,11 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         tls,
         key: adminKey,
         configPath,
+        tenants,
         control,
         reloader,
         logger,
         metrics: controlMetrics,
-        ...(options.validateOptions ? { validateOptions: options.validateOptions } : {}),
       });
       const a = admin;
       parts.push({ stop: () => a.close() });

@@ -6,6 +6,8 @@
 import type { Authenticator } from "../auth/authenticate.js";
 import type { KeySetStatus } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/validate.js";
+import type { Readiness, ReadinessCheck } from "../http/health.js";
+import type { TenantStates } from "../state/tenant-state.js";
 
 /** One serving process's answer to a broadcast. */
 export interface WorkerAck {
@@ -18,12 +20,17 @@ export interface WorkerAck {
 
 /** The serving processes, as the control plane sees them. */
 export interface GatewayControl {
-  /** Swaps `config` in everywhere (`text` is what it was validated from, for workers to re-validate). */
-  applyConfig(config: GatewayConfig, text: string): Promise<readonly WorkerAck[]>;
+  /**
+   * Swaps `config` (the file's, runtime tenant states applied) in everywhere. `text` is the file it was
+   * validated from and `states` the runtime tenant states, for workers that re-validate and re-apply them.
+   */
+  applyConfig(config: GatewayConfig, text: string, states: TenantStates): Promise<readonly WorkerAck[]>;
   /** Forces a JWKS refresh everywhere (bypasses cooldown and budget). */
   refreshJwks(): Promise<readonly WorkerAck[]>;
   /** Key-set statuses, one list per serving process. */
   keyStatuses(): Promise<readonly (readonly KeySetStatus[])[]>;
+  /** Readiness with its details, one per serving process. */
+  readiness(): Promise<readonly (Readiness & { readonly worker: string })[]>;
   /** Live serving processes. */
   workerCount(): number;
 }
@@ -31,9 +38,13 @@ export interface GatewayControl {
 /**
  * The control of a single in-process gateway.
  *
- * @param authenticator the gateway's authenticator (its key store included)
+ * @param gateway the gateway's authenticator (its key store included) and readiness check
  */
-export function createLocalControl(authenticator: Authenticator): GatewayControl {
+export function createLocalControl(gateway: {
+  readonly authenticator: Authenticator;
+  readonly readiness: ReadinessCheck;
+}): GatewayControl {
+  const { authenticator } = gateway;
   const ack = (error?: unknown): WorkerAck =>
     error === undefined
       ? { worker: "local", pid: process.pid, ok: true }
@@ -57,6 +68,9 @@ export function createLocalControl(authenticator: Authenticator): GatewayControl
     },
     async keyStatuses() {
       return [authenticator.keys.statuses()];
+    },
+    async readiness() {
+      return [{ worker: "local", ...(await gateway.readiness()) }];
     },
     workerCount: () => 1,
   };

@@ -3,11 +3,16 @@
  * `Authorization: Bearer {adminKey}` (compared in constant time). Every call that changes something writes
  * an audit line: who (key fingerprint and remote address), what, when, and the result.
  *
+ * Tenant disable/enable never touches the configuration file (`state/tenant-state.ts`): it works with a
+ * read-only file and with a file that currently holds an invalid edit.
+ *
  * | method | path | what |
  * |---|---|---|
- * | GET | `/tenants` | tenants: enabled, key state per token version, key ids, last fetch, secret expiry |
- * | POST | `/tenants/{tenantId}/disable` | refuse the tenant's tokens: written to the file, in force on every worker before the answer |
+ * | GET | `/tenants` | tenants: enabled and where that comes from (file, or admin: who, when), key state per token version, key ids, last fetch, secret expiry |
+ * | POST | `/tenants/{tenantId}/disable` | refuse the tenant's tokens: runtime state, stored in the state directory, in force on every worker before the answer |
  * | POST | `/tenants/{tenantId}/enable` | accept them again, likewise |
+ * | DELETE | `/tenants/{tenantId}/state` | drop the runtime state: the tenant follows the file's `disableAuthentication` again |
+ * | GET | `/readyz` | readiness with its details per worker: key state per tenant, MP reachability, expiring secrets |
  * | POST | `/jwks/refresh` | refresh every key set now, on every worker |
  * | POST | `/config/reload` | re-read the configuration file (refused when invalid; the last good one stays) |
  */
@@ -17,13 +22,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import type { Logger } from "pino";
 import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
 import { GUID_PATTERN } from "../config/schema.js";
-import type { ValidateOptions } from "../config/validate.js";
 import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
 import type { GatewayControl, WorkerAck } from "./control.js";
 import { createAdminKeyCheck, keyFingerprint } from "./key.js";
-import { setTenantDisabledInFile } from "./write-back.js";
+import type { TenantSwitch } from "./tenant-switch.js";
 
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
@@ -33,13 +37,14 @@ export interface AdminServerOptions {
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   /** The admin key. */
   readonly key: string;
-  /** The configuration file (written back by disable/enable). */
+  /** The configuration file (named in audit lines of reloads). */
   readonly configPath: string;
+  /** Runtime tenant state (disable/enable). */
+  readonly tenants: TenantSwitch;
   readonly control: GatewayControl;
   readonly reloader: ConfigReloader<readonly WorkerAck[]>;
   readonly logger: Logger;
   readonly metrics?: ControlMetrics | undefined;
-  readonly validateOptions?: ValidateOptions;
 }
 
 /** A running admin listener. */
@@ -78,7 +83,7 @@ function mergeKeyStatuses(perWorker: readonly (readonly KeySetStatus[])[]) {
  *
  * @param options listener, key, configuration file, the serving processes and the reloader
  * @example
- * const admin = await startAdminServer({ host: "127.0.0.1", port: 9444, key, configPath, control, reloader, logger });
+ * const admin = await startAdminServer({ host: "127.0.0.1", port: 9444, key, configPath, tenants, control, reloader, logger });
  * // curl -H "Authorization: Bearer $KEY" -X POST $URL/tenants/$TID/disable
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -131,6 +136,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   app.get("/tenants", async (_req, reply) => {
     const config = reloader.config;
+    const states = options.tenants.states();
     const keys = mergeKeyStatuses(await control.keyStatuses());
     const secrets = secretExpiryStatus(config, Date.now());
     const tenants = config.azureServices.map((s, i) => {
@@ -138,13 +144,19 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       const sets = [...keys.values()].filter(
         (k) => k.worst.tenantId === s.tenant.id && k.worst.environment === s.environment,
       );
+      const state = s.type === "cloudManagement" ? states[s.tenant.id.toLowerCase()] : undefined;
       return {
         tenantId: s.tenant.id,
         tenantName: s.tenant.name,
         service: s.name,
         type: s.type,
         environment: s.environment,
-        enabled: !s.disableAuthentication,
+        enabled: !(state?.disabled ?? s.disableAuthentication),
+        // Runtime state wins over the file (docs/operations.md, "Runtime tenant state").
+        origin:
+          state === undefined
+            ? { source: "file" }
+            : { source: "admin", by: state.by, at: state.at, fileSays: { enabled: !s.disableAuthentication } },
         adminServiceManagement: s.adminServiceManagement,
         keys: sets
           .sort((a, b) => a.worst.version - b.worst.version)
@@ -186,48 +198,80 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   };
 
-  const setTenant = (disabled: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const action = disabled ? "tenant.disable" : "tenant.enable";
+  /** The cloud management service of a tenant ID from the path, or an answer already sent. */
+  const tenantOf = (req: FastifyRequest, reply: FastifyReply, action: string) => {
     const raw = (req.params as { tenantId?: string }).tenantId ?? "";
     if (!GUID_PATTERN.test(raw)) {
-      audit(req, action, raw, "bad_request");
-      return reply.code(400).send({ error: "invalid_request", message: "tenantId must be a GUID" });
+      audit(req, action, raw.slice(0, 64), "bad_request");
+      void reply.code(400).send({ error: "invalid_request", message: "tenantId must be a GUID" });
+      return undefined;
     }
     const tenantId = raw.toLowerCase();
-    const written = await setTenantDisabledInFile(options.configPath, tenantId, disabled, options.validateOptions);
-    if (!written.ok) {
-      const unknown = written.unknownTenant;
-      audit(
-        req,
-        action,
-        tenantId,
-        unknown ? "tenant_unknown" : "refused",
-        unknown ? {} : { problems: written.problems },
-      );
-      return unknown
-        ? reply.code(404).send({ error: "tenant_unknown", message: written.problems[0] })
-        : reply.code(409).send({ error: "config_refused", problems: written.problems });
+    const service = reloader.config.azureServices.find(
+      (s) => s.type === "cloudManagement" && s.tenant.id.toLowerCase() === tenantId,
+    );
+    if (service === undefined) {
+      audit(req, action, tenantId, "tenant_unknown");
+      void reply
+        .code(404)
+        .send({ error: "tenant_unknown", message: `no cloud management service for tenant ${tenantId}` });
+      return undefined;
     }
-    // The file now says it; make every worker say it before answering.
-    const outcome = await reloader.reload("admin");
-    const service = reloader.config.azureServices.find((s) => s.type === "cloudManagement" && s.tenant.id === tenantId);
-    const inForce = service !== undefined && service.disableAuthentication === disabled;
-    const acks = outcome.result === "applied" ? outcome.report : [];
-    const failed = acks.filter((a) => !a.ok);
-    const ok = outcome.result !== "refused" && inForce && failed.length === 0;
-    audit(req, action, tenantId, ok ? "ok" : "not_applied", { changed: written.changed, service: service?.name });
-    if (outcome.result === "refused") return answerReload(reply, outcome);
-    return reply.code(ok ? 200 : 500).send({
-      tenantId,
-      service: service?.name,
-      enabled: !disabled,
-      changed: written.changed,
-      inForce,
-      workers: acks,
-    });
+    return { tenantId, service };
   };
+
+  /** Stores a runtime state change, then puts it in force on every worker before answering. */
+  const changeTenant =
+    (action: string, change: (tenantId: string, by: string) => Promise<void>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const found = tenantOf(req, reply, action);
+      if (found === undefined) return reply;
+      const { tenantId, service } = found;
+      const by = `admin key ${keyFp} from ${req.ip}`;
+      try {
+        await change(tenantId, by);
+      } catch (err) {
+        // Not stored means not in force: an operator must never believe a change took that did not.
+        audit(req, action, tenantId, "state_unavailable", { err: (err as Error).message });
+        return reply
+          .code(503)
+          .header("retry-after", "5")
+          .send({ error: "state_unavailable", message: `runtime tenant state (${options.tenants.where}) not written` });
+      }
+      const tenants = options.tenants;
+      const acks = await control.applyConfig(tenants.effective(reloader.config), reloader.text, tenants.states());
+      const failed = acks.filter((a) => !a.ok);
+      const state = tenants.states()[tenantId];
+      const enabled = !(state?.disabled ?? service.disableAuthentication);
+      audit(req, action, tenantId, failed.length === 0 ? "ok" : "not_applied", { service: service.name, enabled });
+      return reply.code(failed.length === 0 ? 200 : 500).send({
+        tenantId,
+        service: service.name,
+        enabled,
+        origin: state === undefined ? { source: "file" } : { source: "admin", by: state.by, at: state.at },
+        inForce: failed.length === 0,
+        workers: acks,
+      });
+    };
+  const setTenant = (disabled: boolean) =>
+    changeTenant(disabled ? "tenant.disable" : "tenant.enable", (tenantId, by) =>
+      options.tenants.set(tenantId, { disabled, by, at: new Date().toISOString() }),
+    );
   app.post("/tenants/:tenantId/disable", setTenant(true));
   app.post("/tenants/:tenantId/enable", setTenant(false));
+  app.delete(
+    "/tenants/:tenantId/state",
+    changeTenant("tenant.clear", (tenantId) => options.tenants.clear(tenantId)),
+  );
+
+  app.get("/readyz", async (_req, reply) => {
+    const workers = await control.readiness();
+    const ready = workers.length > 0 && workers.every((w) => w.ready);
+    return reply
+      .code(ready ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send({ status: ready ? "ready" : "not_ready", workers });
+  });
 
   app.post("/jwks/refresh", async (req, reply) => {
     const acks = await control.refreshJwks();

@@ -8,9 +8,12 @@
  *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
  * });
  */
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
 import { type CommandSpec, type OptionSpecs, parseCommandLine, stringOption, writeJson } from "../command-line.js";
 import { loadConfigFileSync } from "../config/load.js";
-import { editConfigFile, removeService, setServiceFlag } from "../config/write.js";
+import { editConfigFile, removeService } from "../config/write.js";
+import { createFileTenantStateStore, TENANT_STATE_FILE } from "../state/tenant-state.js";
 import { type AddFlags, type AddPlan, PlanError, planFromFlags, planInteractively, summarizePlan } from "./add-plan.js";
 import { addService, notifyGateway } from "./add-service.js";
 import {
@@ -42,6 +45,10 @@ const COMMON: Options = {
 const ENTRA: Options = {
   "graph-url": { type: "string" },
   "admin-client-id": { type: "string" },
+};
+const STATE: Options = {
+  /** The gateway's state directory (`serve --state-dir`), where runtime tenant state lives. */
+  "state-dir": { type: "string" },
 };
 const SECRET_OUT: Options = {
   "secret-out": { type: "string" },
@@ -105,8 +112,8 @@ const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1
     usage: "renew-secret NAME [--secret-years 1|2] [--secret-file F|--secret-env V|--secret-value S --secret-expiry D]",
   },
   "update-app-settings": { options: { ...COMMON, ...ENTRA }, positional: 1, usage: "update-app-settings NAME" },
-  "disable-auth": { options: COMMON, positional: 1, usage: "disable-auth NAME" },
-  "enable-auth": { options: COMMON, positional: 1, usage: "enable-auth NAME" },
+  "disable-auth": { options: { ...COMMON, ...STATE }, positional: 1, usage: "disable-auth NAME [--state-dir DIR]" },
+  "enable-auth": { options: { ...COMMON, ...STATE }, positional: 1, usage: "enable-auth NAME [--state-dir DIR]" },
   remove: {
     options: { ...COMMON, yes: { type: "boolean", short: "y" } },
     positional: 1,
@@ -125,7 +132,8 @@ Commands:
   verify NAME                   get tokens with the configured apps (client credentials)
   renew-secret NAME             new web app secret (created apps through Graph; imported: give the new one)
   update-app-settings NAME      the server app's settings for device tokens and directory reads (Graph)
-  disable-auth NAME             refuse the tenant's tokens (CM 2010+ "Disable Microsoft Entra authentication")
+  disable-auth NAME             refuse the tenant's tokens (CM 2010+ "Disable Microsoft Entra authentication"):
+                                runtime state of the running gateway, else in --state-dir (default .state)
   enable-auth NAME              accept them again
   remove NAME [--yes]           remove the connection (the app registrations in Entra ID are left alone);
                                 asks first on a terminal, refuses without one unless --yes
@@ -228,9 +236,9 @@ async function runSubcommand(
       case "update-app-settings":
         return await updateAppSettings(ctx, target, entra);
       case "disable-auth":
-        return await setAuthentication(ctx, target, true);
+        return await setAuthentication(ctx, target, true, stateDirOf(ctx, values["state-dir"]));
       case "enable-auth":
-        return await setAuthentication(ctx, target, false);
+        return await setAuthentication(ctx, target, false, stateDirOf(ctx, values["state-dir"]));
       case "remove":
         return await removeConnection(ctx, target, values.yes === true);
       default:
@@ -366,7 +374,27 @@ async function verifyService(ctx: CommandContext, name: string, graphUrl: string
   }
 }
 
-async function setAuthentication(ctx: CommandContext, name: string, disabled: boolean): Promise<number> {
+/** Environment variable naming the gateway's state directory for `disable-auth` / `enable-auth`. */
+export const STATE_DIR_ENV_VAR = "ENTRA_GATEWAY_STATE_DIR";
+
+/** `--state-dir`, else `$ENTRA_GATEWAY_STATE_DIR`, else `.state` (as `serve`). */
+function stateDirOf(ctx: CommandContext, flag: unknown): string {
+  const given = typeof flag === "string" ? flag : (ctx.io.env[STATE_DIR_ENV_VAR] ?? ".state");
+  return resolve(ctx.cwd, given);
+}
+
+/**
+ * Disable/enable is runtime tenant state, never a file edit (docs/operations.md § Runtime tenant state):
+ * through the running gateway's admin API when one answers, else written to the state directory, where a
+ * running gateway sees it at once (it watches the file) and a stopped one at its next start. An admin API
+ * that answers with an error (a refused key above all) fails the command: nothing is written around it.
+ */
+async function setAuthentication(
+  ctx: CommandContext,
+  name: string,
+  disabled: boolean,
+  stateDir: string,
+): Promise<number> {
   const entry = findEntry(ctx, await readServiceEntries(ctx.configPath), name);
   if (entry === undefined) return 1;
   const service = entry.service;
@@ -398,28 +426,27 @@ async function setAuthentication(ctx: CommandContext, name: string, disabled: bo
       return 0;
     }
   }
-  if (service.disableAuthentication === disabled) {
-    ctx.out(`Entra authentication for ${JSON.stringify(service.name)} is already ${verb}; nothing changed.`);
-    return 0;
-  }
-  const result = await editConfigFile(
-    ctx.configPath,
-    (doc) => setServiceFlag(doc, service.name, "disableAuthentication", disabled),
-    ctx.validateOptions,
-  );
-  if (!result.ok) {
-    reportProblems(ctx, result.problems);
-    ctx.err(`${ctx.configPath} was not changed.`);
+  const store = createFileTenantStateStore(stateDir);
+  try {
+    await store.set(service.tenant.id, { disabled, by: cliActor(ctx), at: new Date(ctx.now()).toISOString() });
+  } catch (err) {
+    ctx.err(`Could not write the runtime tenant state in ${stateDir}: ${(err as Error).message}`);
     return 1;
   }
   ctx.out(
-    `Entra authentication ${verb} for ${JSON.stringify(service.name)} (tenant ${service.tenant.id}) in ${ctx.configPath}.`,
+    `Entra authentication ${verb} for ${JSON.stringify(service.name)} (tenant ${service.tenant.id}) in ${join(stateDir, TENANT_STATE_FILE)}; ${ctx.configPath} is unchanged.`,
   );
   if (disabled) ctx.out("The gateway answers this tenant's tokens with 403 once it has the change.");
   ctx.out(
-    "No running gateway took the change directly: it applies on the gateway's next configuration reload (file watch or SIGHUP).",
+    "A gateway running with this state directory applies it at once; otherwise it applies at the gateway's next start.",
   );
   return 0;
+}
+
+/** Who made a change from the CLI (for `GET /tenants`'s origin). */
+function cliActor(ctx: CommandContext): string {
+  const user = ctx.io.env.USER ?? ctx.io.env.USERNAME ?? "unknown user";
+  return `services CLI (${user.slice(0, 64)} on ${hostname().slice(0, 64)})`;
 }
 
 async function removeConnection(ctx: CommandContext, name: string, confirmed: boolean): Promise<number> {

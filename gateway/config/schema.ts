@@ -228,7 +228,17 @@ export const UpstreamSchema = z.strictObject({
   headersTimeoutMs: positiveInt.default(30_000),
   bodyTimeoutMs: positiveInt.default(300_000),
   keepAliveTimeoutMs: positiveInt.default(4_000),
+  /** Per worker: the pool's connections, which is also the most requests in flight towards the MP at once. */
   connections: positiveInt.default(128),
+  /**
+   * Per worker: the most of those that anonymous and passthrough requests (no token checked by the gateway)
+   * may hold at once, so they can never take every connection. Default: half of `connections` (at least 1).
+   */
+  unauthenticatedConnections: positiveInt.optional(),
+  /** How long a request waits for a free upstream connection before it is answered 503 with `Retry-After`. */
+  queueTimeoutMs: positiveInt.default(2_000),
+  /** Per worker: the most requests waiting for an upstream connection; beyond it, 503 at once. */
+  maxQueuedRequests: nonNegativeInt.default(1_024),
 });
 
 /** The gateway's own listener. */
@@ -238,6 +248,19 @@ export const ListenSchema = z.strictObject({
   certFile: nonEmpty.optional(),
   keyFile: nonEmpty.optional(),
   bodyLimitBytes: positiveInt.default(1_073_741_824),
+  /** A client must send its whole request header block within this; then 408 and the connection closes. */
+  headersTimeoutMs: positiveInt.default(15_000),
+  /**
+   * Request body progress window: within every window a client must send at least
+   * `bodyMinBytesPerSec` × the window (and at least one byte), or the request is answered 408 and the
+   * connection closed (a minimum upload data rate, as Envoy's and nginx's body timeouts).
+   */
+  bodyTimeoutMs: positiveInt.default(30_000),
+  bodyMinBytesPerSec: nonNegativeInt.default(240),
+  /** Per worker: open client connections; further connections are refused until one closes. */
+  maxConnections: positiveInt.default(10_000),
+  /** On SIGTERM, in-flight requests get this long to finish; what is left is then closed. */
+  drainTimeoutMs: positiveInt.default(25_000),
 });
 
 /**

@@ -102,6 +102,9 @@ export interface Upstream {
   readonly bodyTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly connections: number;
+  readonly unauthenticatedConnections: number;
+  readonly queueTimeoutMs: number;
+  readonly maxQueuedRequests: number;
 }
 
 /** The gateway's listener, with its files read. */
@@ -111,6 +114,11 @@ export interface Listen {
   readonly cert: string | undefined;
   readonly key: Secret | undefined;
   readonly bodyLimitBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly bodyMinBytesPerSec: number;
+  readonly maxConnections: number;
+  readonly drainTimeoutMs: number;
 }
 
 /** The admin API's listener, with its key resolved. */
@@ -650,6 +658,16 @@ function resolveUpstream(upstream: ParsedConfig["upstream"], ctx: Context): Upst
     upstream.clientCertFile === undefined ? undefined : ctx.read("upstream.clientCertFile", upstream.clientCertFile);
   const keyText =
     upstream.clientKeyFile === undefined ? undefined : ctx.read("upstream.clientKeyFile", upstream.clientKeyFile);
+  const unauthenticatedConnections =
+    upstream.unauthenticatedConnections ?? Math.max(1, Math.floor(upstream.connections / 2));
+  if (unauthenticatedConnections > upstream.connections) {
+    ctx.problem("upstream.unauthenticatedConnections", "must not exceed upstream.connections");
+  } else if (unauthenticatedConnections === upstream.connections && upstream.connections > 1) {
+    ctx.warn(
+      "upstream.unauthenticatedConnections",
+      "equals upstream.connections: anonymous and passthrough requests can take every upstream connection",
+    );
+  }
   return {
     url: upstream.url,
     ca,
@@ -660,6 +678,9 @@ function resolveUpstream(upstream: ParsedConfig["upstream"], ctx: Context): Upst
     bodyTimeoutMs: upstream.bodyTimeoutMs,
     keepAliveTimeoutMs: upstream.keepAliveTimeoutMs,
     connections: upstream.connections,
+    unauthenticatedConnections,
+    queueTimeoutMs: upstream.queueTimeoutMs,
+    maxQueuedRequests: upstream.maxQueuedRequests,
   };
 }
 
@@ -677,6 +698,11 @@ function resolveListen(listen: ParsedConfig["listen"], ctx: Context): Listen {
     cert,
     key: key === undefined ? undefined : new Secret(key, "fromFile", listen.keyFile),
     bodyLimitBytes: listen.bodyLimitBytes,
+    headersTimeoutMs: listen.headersTimeoutMs,
+    bodyTimeoutMs: listen.bodyTimeoutMs,
+    bodyMinBytesPerSec: listen.bodyMinBytesPerSec,
+    maxConnections: listen.maxConnections,
+    drainTimeoutMs: listen.drainTimeoutMs,
   };
 }
 

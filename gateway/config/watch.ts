@@ -5,8 +5,8 @@
  * swaps it in atomically, in every worker); a broken one is refused, logged and counted, and the last good
  * configuration keeps serving. Reloads run one at a time; a file whose text has not changed is not re-applied.
  *
- * Settings that belong to open sockets (`listen`, `upstream`, `admin`, `metrics`) take effect at the next
- * restart: a change to them is applied for everything else and reported as needing a restart.
+ * Settings read once at start ({@link RESTART_KEYS}) take effect at the next restart: a reload that changes
+ * them applies everything else and names each such key in its answer and its log line.
  */
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -24,7 +24,7 @@ export type ReloadOutcome<R> =
       readonly result: "applied";
       readonly trigger: ReloadTrigger;
       readonly warnings: readonly string[];
-      /** Top-level sections that changed but apply only after a restart. */
+      /** Keys that changed but apply only after a restart ({@link RESTART_KEYS}), e.g. `auth.jwks.ttlMs`. */
       readonly restartRequired: readonly string[];
       /** What `apply` reported (e.g. one acknowledgement per worker). */
       readonly report: R;
@@ -51,12 +51,54 @@ export function validateConfigTextAt(text: string, path: string, options: Valida
   return validateConfig(parsed.value, { baseDir: dirname(full), ...options });
 }
 
-/** Sections whose change needs a restart (they configure sockets and pools opened at start). */
-const RESTART_SECTIONS = ["listen", "upstream", "admin", "metrics"] as const;
+/**
+ * Settings read once at start — the sockets and pools (`listen`, `upstream`, `admin`, `metrics`), the JWKS
+ * cache's timings and limits (`auth.jwks`) and the verdict caches' sizes (`auth.verifiedCache`,
+ * `auth.negativeCache`): a reload applies everything else and names each of these keys that changed, so an
+ * operator is never told "applied" about a value that is not in force.
+ */
+export const RESTART_KEYS = [
+  "listen",
+  "upstream",
+  "admin",
+  "metrics",
+  "auth.jwks",
+  "auth.verifiedCache",
+  "auth.negativeCache",
+] as const;
 
-function changedRestartSections(before: GatewayConfig, after: GatewayConfig): string[] {
-  // Secrets serialize as "[redacted]": a key file's content change is not detected here, only its source.
-  return RESTART_SECTIONS.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Dotted paths of the leaves that differ under `path` (secrets compare by their source, never their value). */
+function changedLeaves(before: unknown, after: unknown, path: string, out: string[]): void {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      changedLeaves(before[key], after[key], `${path}.${key}`, out);
+    }
+    return;
+  }
+  if (JSON.stringify(before) !== JSON.stringify(after)) out.push(path);
+}
+
+function valueAt(config: GatewayConfig, path: string): unknown {
+  let value: unknown = config;
+  for (const part of path.split(".")) value = isPlainObject(value) ? value[part] : undefined;
+  return value;
+}
+
+/**
+ * The keys that changed between two configurations and take effect only after a restart.
+ *
+ * @param before the configuration in force
+ * @param after the new one
+ * @returns dotted keys, e.g. `["auth.jwks.refreshIntervalMs", "listen.port"]`
+ */
+export function changedRestartKeys(before: GatewayConfig, after: GatewayConfig): string[] {
+  const out: string[] = [];
+  for (const path of RESTART_KEYS) changedLeaves(valueAt(before, path), valueAt(after, path), path, out);
+  return out;
 }
 
 /** Options of {@link createConfigReloader}. */
@@ -134,13 +176,16 @@ export function createConfigReloader<R>(options: ConfigReloaderOptions<R>): Conf
       );
       return report({ result: "refused", trigger, problems: result.problems, warnings: result.warnings });
     }
-    const restartRequired = changedRestartSections(config, result.config);
+    const restartRequired = changedRestartKeys(config, result.config);
     const applied = await options.apply(result.config, next);
     config = result.config;
     text = next;
     for (const warning of result.warnings) logger.warn({ path }, `configuration: ${warning}`);
     if (restartRequired.length > 0) {
-      logger.warn({ sections: restartRequired }, "configuration sections changed that apply only after a restart");
+      logger.warn(
+        { restartRequired },
+        `configuration keys changed that apply only after a restart: ${restartRequired.join(", ")}`,
+      );
     }
     logger.info({ trigger, path, services: config.azureServices.length, restartRequired }, "configuration applied");
     return report({ result: "applied", trigger, warnings: result.warnings, restartRequired, report: applied });

@@ -1,7 +1,9 @@
 /**
  * `/healthz` (the process is alive) and `/readyz` (it can do its job: configuration loaded, keys present for
  * every enabled tenant, the management point reachable), both on the main listener without authentication
- * (docs/operations.md § Health).
+ * (docs/operations.md § Health). The public `/readyz` answers only `ready` / `not_ready`: which tenants exist,
+ * their key state, whether the MP answers and which secrets expire are for operators, on the admin listener's
+ * `GET /readyz`.
  */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/authenticate.js";
@@ -70,19 +72,28 @@ export async function readiness(
   return { ready: keysReady && upstream.reachable, checks: { config: true, keys, upstream, secrets } };
 }
 
-/** Registers `/healthz` and `/readyz`. */
-export function registerHealthRoutes(
-  app: FastifyInstance,
-  authenticator: Authenticator,
-  upstream: UpstreamClient,
-): void {
+/** Computes this process's readiness (upstream probed at most every 2 s). */
+export type ReadinessCheck = () => Promise<Readiness>;
+
+/**
+ * Creates the readiness check of one gateway process.
+ *
+ * @param authenticator configuration, tenants and key sets in force
+ * @param upstream the pool probed for reachability
+ */
+export function createReadinessCheck(authenticator: Authenticator, upstream: UpstreamClient): ReadinessCheck {
   const probe = createUpstreamProbe(upstream);
+  return () => readiness(authenticator, probe);
+}
+
+/** Registers `/healthz` and the public `/readyz` (verdict only, no detail). */
+export function registerHealthRoutes(app: FastifyInstance, check: ReadinessCheck): void {
   app.get("/healthz", async (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
-    const r = await readiness(authenticator, probe);
+    const r = await check();
     return reply
       .code(r.ready ? 200 : 503)
       .header("cache-control", "no-store")
-      .send({ status: r.ready ? "ready" : "not_ready", ...r.checks });
+      .send({ status: r.ready ? "ready" : "not_ready" });
   });
 }

@@ -11,12 +11,14 @@ import { bearerOf, tokenFingerprint } from "../observability/logger.js";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
 import { UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
 import {
+  BodyStalledError,
   BodyTooLargeError,
   declaredTooLarge,
   FORM_BUFFER_LIMIT_BYTES,
   hasBody,
   isFormBody,
   limitBody,
+  watchBodyProgress,
 } from "./request-body.js";
 
 /** What the proxy route needs. */
@@ -30,7 +32,7 @@ export interface ProxyRouteDeps {
 
 /** What happened to one request, for metrics and logs. */
 export interface RequestOutcome {
-  readonly outcome: "proxied" | "rejected" | "upstream_error" | "too_large";
+  readonly outcome: "proxied" | "rejected" | "upstream_error" | "too_large" | "client_timeout";
   readonly reason: string | undefined;
   readonly tenantId: string | undefined;
   readonly status: number;
@@ -49,6 +51,7 @@ const GENERIC_ERROR: Readonly<Record<number, string>> = {
   401: "unauthorized",
   403: "forbidden",
   404: "not_found",
+  408: "request_timeout",
   413: "request_too_large",
   502: "bad_gateway",
   503: "temporarily_unavailable",
@@ -66,6 +69,10 @@ function sendError(
     description === undefined
       ? { error: error ?? GENERIC_ERROR[status] ?? "error" }
       : { error, error_description: description };
+  // Answered before the client finished its body: close, or Node would keep reading (and waiting for) the
+  // rest of a body nobody needs — a slow client would keep its connection for as long as it likes.
+  const raw = reply.request.raw;
+  if (!raw.complete && hasBody(raw)) reply.header("connection", "close");
   return reply.code(status).headers(headers).send(body);
 }
 
@@ -160,47 +167,94 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     // A client that goes away mid-upload aborts the upstream request; bodiless requests are short and need
     // no per-request AbortController (measurable on the hot path).
     let abort: AbortController | undefined;
+    let stopWatch: (() => void) | undefined;
     const onClose = () => {
       if (!reply.sent || !raw.complete) abort?.abort();
     };
     if (body !== null) {
       abort = new AbortController();
       reply.raw.once("close", onClose);
+      if (form === undefined) {
+        // A trickled or stalled upload is cut off (408) instead of holding an upstream connection.
+        const { bodyTimeoutMs, bodyMinBytesPerSec } = authenticator.config.listen;
+        const controller = abort;
+        stopWatch = watchBodyProgress(raw, bodyTimeoutMs, bodyMinBytesPerSec, (stalled) => {
+          if (reply.sent) raw.socket.destroy();
+          else controller.abort(stalled);
+        });
+      }
     }
+    const tenantId = principal?.tenantId;
     try {
       const res = await upstream.forward({
         method: req.method,
         path: req.url,
         headers,
         body: body as never,
+        admission: principal === undefined ? "unauthenticated" : "authenticated",
         ...(abort ? { signal: abort.signal } : {}),
       });
-      record(
-        req,
-        {
-          outcome: "proxied",
-          reason: undefined,
-          tenantId: principal?.tenantId,
-          status: res.status,
-          authSeconds,
-          upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
-        },
-        true,
-      );
-      reply.code(res.status).headers(clientResponseHeaders(res.headers));
+      const upstreamSeconds = (performance.now() - upstreamStarted) / 1000;
+      const proxied: RequestOutcome = {
+        outcome: "proxied",
+        reason: undefined,
+        tenantId,
+        status: res.status,
+        authSeconds,
+        upstreamSeconds,
+      };
       // docs/architecture.md § Proxy: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
       // anything larger or of unknown length streams with bounded memory.
       const length = Number(res.headers["content-length"]);
       if (length <= SMALL_BODY_BYTES && req.method !== "HEAD") {
-        return reply.send(Buffer.from(await res.body.arrayBuffer()));
+        // Read whole before anything is answered: a body that breaks off is still a clean 502.
+        const payload = await res.body.arrayBuffer().then(
+          (bytes) => Buffer.from(bytes),
+          (err: unknown) => {
+            throw new UpstreamFailure("upstream_aborted", err);
+          },
+        );
+        record(req, proxied, true);
+        return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(payload);
       }
-      res.body.on("error", (err) => log.warn({ reqId: req.id, err: (err as Error).message }, "upstream body aborted"));
-      return reply.send(res.body);
+      // Streamed: the status is on its way, so the outcome is known only at the end — a body the MP breaks
+      // off is counted (once) as an upstream error, not as the status the client already got.
+      let counted = false;
+      res.body.once("error", (err) => {
+        if (counted) return;
+        counted = true;
+        const failure = new UpstreamFailure("upstream_aborted", err);
+        record(
+          req,
+          {
+            outcome: "upstream_error",
+            reason: failure.code,
+            tenantId,
+            status: res.status,
+            authSeconds,
+            upstreamSeconds,
+          },
+          true,
+          failure,
+        );
+      });
+      reply.raw.once("close", () => {
+        if (counted) return;
+        counted = true;
+        record(req, proxied, true);
+      });
+      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(res.body);
     } catch (err) {
-      if ((err as { cause?: unknown }).cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {
-        record(req, { outcome: "too_large", reason: undefined, tenantId: principal?.tenantId, status: 413 }, false);
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {
+        record(req, { outcome: "too_large", reason: undefined, tenantId, status: 413 }, false);
         reply.header("connection", "close");
         return sendError(reply, 413, {});
+      }
+      if (abort?.signal.reason instanceof BodyStalledError) {
+        record(req, { outcome: "client_timeout", reason: "body_stalled", tenantId, status: 408 }, false);
+        reply.header("connection", "close");
+        return sendError(reply, 408, {});
       }
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("upstream_unreachable", err);
       record(
@@ -208,7 +262,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         {
           outcome: "upstream_error",
           reason: failure.code,
-          tenantId: principal?.tenantId,
+          tenantId,
           status: failure.status,
           authSeconds,
           upstreamSeconds: (performance.now() - upstreamStarted) / 1000,
@@ -216,14 +270,16 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         true,
         failure,
       );
+      const { retryAfterSec, message } = UPSTREAM_FAILURES[failure.code];
       return sendError(
         reply,
         failure.status,
-        {},
+        retryAfterSec > 0 ? { "retry-after": String(retryAfterSec) } : {},
         GENERIC_ERROR[failure.status],
-        UPSTREAM_FAILURES[failure.code].message,
+        message,
       );
     } finally {
+      stopWatch?.();
       if (abort) reply.raw.off("close", onClose);
     }
   };

@@ -1,17 +1,21 @@
 /**
  * The leg to the management point (docs/architecture.md § Proxy): one long-lived undici `Pool` per MP origin, keep-alive,
  * HTTPS with the pinned CA and the gateway's client certificate (mTLS), bodies streamed both ways. Upstream
- * failures are matched on `err.code` and become 502 (unreachable) or 504 (timeout), never 500.
+ * failures are matched on `err.code` and become 502 (unreachable or aborted mid-body) or 504 (timeout), never
+ * 500; a request that finds no free connection in time (`admission.ts`) becomes 503 with `Retry-After`.
  */
 import type { Readable } from "node:stream";
 import { createSecureContext } from "node:tls";
 import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import type { Upstream } from "../config/validate.js";
+import { type AdmissionClass, createAdmission } from "./admission.js";
 
 /** Why the upstream leg failed, and what the client is told. */
 export const UPSTREAM_FAILURES = {
-  upstream_unreachable: { status: 502, message: "The management point could not be reached." },
-  upstream_timeout: { status: 504, message: "The management point did not answer in time." },
+  upstream_unreachable: { status: 502, message: "The management point could not be reached.", retryAfterSec: 0 },
+  upstream_aborted: { status: 502, message: "The management point's answer broke off.", retryAfterSec: 0 },
+  upstream_timeout: { status: 504, message: "The management point did not answer in time.", retryAfterSec: 0 },
+  upstream_busy: { status: 503, message: "Every connection to the management point is busy.", retryAfterSec: 1 },
 } as const;
 
 /** An upstream failure code (a key of {@link UPSTREAM_FAILURES}). */
@@ -55,6 +59,8 @@ export interface UpstreamRequest {
   readonly body: Readable | null;
   /** Aborts the upstream request (client went away). */
   readonly signal?: AbortSignal;
+  /** Takes a slot of this class (`admission.ts`); without it the request bypasses admission (health probe). */
+  readonly admission?: AdmissionClass;
 }
 
 /** The MP's answer; `body` streams (or is read whole with its `arrayBuffer()`). */
@@ -71,6 +77,10 @@ export interface UpstreamStats {
   readonly pending: number;
   readonly running: number;
   readonly size: number;
+  /** Admission: slots in use (all, and by anonymous/passthrough requests) and requests waiting for one. */
+  readonly admitted: number;
+  readonly admittedUnauthenticated: number;
+  readonly queued: number;
 }
 
 /** The upstream leg. */
@@ -82,6 +92,8 @@ export interface UpstreamClient {
   stats(): UpstreamStats;
   /** Waits for in-flight requests, then closes the connections. */
   close(): Promise<void>;
+  /** Closes every connection now, failing what is in flight (the end of a drain deadline). */
+  destroy(): Promise<void>;
 }
 
 /** Creates the pool for `upstream`. */
@@ -104,9 +116,22 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
     },
   });
   const basePath = origin.pathname.replace(/\/+$/, "");
+  const admission = createAdmission({
+    limit: upstream.connections,
+    unauthenticatedLimit: upstream.unauthenticatedConnections,
+    queueTimeoutMs: upstream.queueTimeoutMs,
+    maxQueued: upstream.maxQueuedRequests,
+  });
+  const busy = () => new UpstreamFailure("upstream_busy", new Error("no upstream connection free in time"));
   return {
     host: origin.host,
     async forward(request) {
+      let release: (() => void) | undefined;
+      if (request.admission !== undefined) {
+        const slot = admission.acquire(request.admission);
+        release = slot instanceof Promise ? await slot : slot;
+        if (release === undefined) throw busy();
+      }
       try {
         const res = await pool.request({
           method: request.method as "GET",
@@ -115,15 +140,29 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
           body: request.body,
           ...(request.signal ? { signal: request.signal } : {}),
         });
+        // The slot is held until the answer's body is done with: read, streamed out, or broken off.
+        if (release !== undefined) res.body.once("close", release);
         return { status: res.statusCode, headers: res.headers, body: res.body };
       } catch (err) {
+        release?.();
         throw new UpstreamFailure(classifyUpstreamError(err), err);
       }
     },
     stats() {
       const s = pool.stats;
-      return { connected: s.connected, free: s.free, pending: s.pending, running: s.running, size: s.size };
+      const a = admission.stats();
+      return {
+        connected: s.connected,
+        free: s.free,
+        pending: s.pending,
+        running: s.running,
+        size: s.size,
+        admitted: a.active,
+        admittedUnauthenticated: a.activeUnauthenticated,
+        queued: a.queued,
+      };
     },
     close: () => pool.close(),
+    destroy: () => pool.destroy(),
   };
 }

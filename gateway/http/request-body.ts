@@ -47,3 +47,48 @@ export function isFormBody(req: IncomingMessage): boolean {
   const type = req.headers["content-type"];
   return type?.toLowerCase().startsWith("application/x-www-form-urlencoded") === true;
 }
+
+/** Thrown (as the abort reason) when a client's body does not progress fast enough. */
+export class BodyStalledError extends Error {
+  readonly code = "body_stalled";
+  constructor(readonly windowMs: number) {
+    super(`request body stalled: too few bytes within ${windowMs} ms`);
+  }
+}
+
+/**
+ * Watches an upload's progress on its connection: in every `windowMs`, at least `minBytesPerSec` × the
+ * window (and at least one byte) must arrive until the body is complete, or `onStall` is called once. This
+ * bounds how long a slow or stalled client can hold an upstream connection (Envoy's and nginx's body
+ * timeouts; Kestrel's minimum request body data rate). Reads the socket's byte count, so the body stream
+ * itself is left untouched.
+ *
+ * @param req the request whose body is being read
+ * @param windowMs `listen.bodyTimeoutMs`
+ * @param minBytesPerSec `listen.bodyMinBytesPerSec`
+ * @param onStall called when a window passed with too little progress
+ * @returns stops watching
+ */
+export function watchBodyProgress(
+  req: IncomingMessage,
+  windowMs: number,
+  minBytesPerSec: number,
+  onStall: (error: BodyStalledError) => void,
+): () => void {
+  const socket = req.socket;
+  const needed = Math.max(1, Math.floor((minBytesPerSec * windowMs) / 1000));
+  let seen = socket.bytesRead;
+  const timer = setInterval(() => {
+    if (req.complete || socket.destroyed) return stop();
+    const now = socket.bytesRead;
+    if (now - seen < needed) {
+      stop();
+      onStall(new BodyStalledError(windowMs));
+      return;
+    }
+    seen = now;
+  }, windowMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  return stop;
+}

@@ -79,7 +79,7 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
 
   const requests = new Counter({
     name: "entra_gateway_requests_total",
-    help: "Requests by outcome (proxied, rejected, upstream_error, too_large), rejection or upstream reason, and tenant",
+    help: "Requests by outcome (proxied, rejected, upstream_error, too_large, client_timeout), rejection or upstream reason, and tenant",
     labelNames: ["outcome", "reason", "tenant"] as const,
     registers,
   });
@@ -225,7 +225,7 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
   });
   new Gauge({
     name: "entra_gateway_upstream_pool",
-    help: "undici pool towards the management point: connected, free, pending, running, size",
+    help: "undici pool towards the management point: connected, free, pending, running, size; admission: admitted, admitted_unauthenticated, queued",
     labelNames: ["stat"] as const,
     registers,
     collect() {
@@ -236,6 +236,9 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
       this.set({ stat: "pending" }, s.pending);
       this.set({ stat: "running" }, s.running);
       this.set({ stat: "size" }, s.size);
+      this.set({ stat: "admitted" }, s.admitted);
+      this.set({ stat: "admitted_unauthenticated" }, s.admittedUnauthenticated);
+      this.set({ stat: "queued" }, s.queued);
     },
   });
 

@@ -1,13 +1,15 @@
 /**
  * `services disable-auth` / `enable-auth` against a running gateway through its admin API (the seam plugged
- * in by `ENTRA_GATEWAY_ADMIN_URL`): the next request is refused / accepted and the file reflects both.
+ * in by `ENTRA_GATEWAY_ADMIN_URL`): the next request is refused / accepted; the change is runtime tenant state,
+ * the configuration file is left as it is.
  */
 import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFile } from "../../gateway/config/load.js";
 import { main } from "../../gateway/main.js";
+import { createFileTenantStateStore } from "../../gateway/state/tenant-state.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
+import { eventually } from "../operations/helpers.js";
 
 let h: StackHarness;
 beforeAll(async () => {
@@ -37,11 +39,12 @@ describe("services CLI through the admin API", () => {
       ENTRA_GATEWAY_ADMIN_CA: h.stack.description.caCert,
     };
     const config = ["--config", h.stack.gatewayConfigFile];
+    const file = await readFile(h.stack.gatewayConfigFile, "utf8");
 
     const off = await services(["disable-auth", "Contoso cloud management", ...config], env);
     expect(off.code, off.out).toBe(0);
     expect((await h.gw("POST", "/CCM_STS", { token })).status).toBe(403);
-    expect(await readFile(h.stack.gatewayConfigFile, "utf8")).toMatch(/disableAuthentication: true/);
+    expect(await readFile(h.stack.gatewayConfigFile, "utf8")).toBe(file);
 
     const on = await services(["enable-auth", "Contoso cloud management", ...config], env);
     expect(on.code, on.out).toBe(0);
@@ -57,16 +60,20 @@ describe("services CLI through the admin API", () => {
     };
     const before = await readFile(h.stack.gatewayConfigFile, "utf8");
     const res = await services(
-      ["disable-auth", "Fabrikam cloud management", "--config", h.stack.gatewayConfigFile],
+      [
+        "disable-auth",
+        "Fabrikam cloud management",
+        "--config",
+        h.stack.gatewayConfigFile,
+        "--state-dir",
+        h.stack.stateDir,
+      ],
       env,
     );
     expect(res.code, res.out).toBe(1);
     expect(res.out).toMatch(/refused the admin key \(HTTP 401\): check ENTRA_GATEWAY_ADMIN_KEY/);
     expect(await readFile(h.stack.gatewayConfigFile, "utf8")).toBe(before);
-    const loaded = await loadConfigFile(h.stack.gatewayConfigFile);
-    expect(
-      loaded.ok &&
-        loaded.config.azureServices.find((s) => s.name === "Fabrikam cloud management")?.disableAuthentication,
-    ).toBe(false);
+    const fabrikam = h.tenant("fabrikam");
+    expect((await createFileTenantStateStore(h.stack.stateDir).load())[fabrikam.id]?.disabled).not.toBe(true);
   });
 });

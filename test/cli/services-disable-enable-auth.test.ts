@@ -1,7 +1,12 @@
-/** `services disable-auth` / `enable-auth`: the tenant flag in the file, and the seam for a running gateway. */
+/**
+ * `services disable-auth` / `enable-auth`: runtime tenant state — through a running gateway (the seam), else
+ * in the state directory — never an edit of the configuration file.
+ */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceChange } from "../../gateway/cli/services.js";
 import { loadConfigFile } from "../../gateway/config/load.js";
+import { applyTenantStates, createFileTenantStateStore } from "../../gateway/state/tenant-state.js";
 import { type CliWorld, createCliWorld, createPipeline, runCli, seededServiceYaml } from "./helpers.js";
 
 let w: CliWorld;
@@ -14,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("services disable-auth / enable-auth", () => {
-  it("when authentication is disabled and the gateway reloads the file, then the tenant's next request is refused; enabled, it is accepted again", async () => {
+  it("when authentication is disabled, then the state directory says so, the file is unchanged, and a gateway with that state refuses the tenant; enabled, it is accepted again", async () => {
     const t = w.tenant("contoso.onmicrosoft.com");
     const pipeline = await createPipeline(w.configPath);
     try {
@@ -23,25 +28,27 @@ describe("services disable-auth / enable-auth", () => {
         const r = await pipeline.auth.authenticate({ url: "/CCM_STS", authorization: `Bearer ${token}` });
         return r.ok ? "ok" : r.reason;
       };
+      const store = createFileTenantStateStore(join(w.dir, ".state"));
       const reload = async () => {
         const loaded = await loadConfigFile(w.configPath, { env: {} });
         if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-        pipeline.auth.setConfig(loaded.config);
+        pipeline.auth.setConfig(applyTenantStates(loaded.config, await store.load()));
       };
       expect(await check()).toBe("ok");
+      const before = await w.readConfig();
 
       const disabled = await runCli(w, ["disable-auth", "Contoso"]);
       expect(disabled.code).toBe(0);
       expect(disabled.stdout).toContain('Entra authentication disabled for "Contoso"');
-      const text = await w.readConfig();
-      expect(text).toContain("disableAuthentication: true # CM 2010+"); // changed in place, comment kept
-      expect(text).toContain("# the local Entra emulator");
+      expect(await w.readConfig()).toBe(before);
+      expect((await store.load())[t.id]).toMatchObject({ disabled: true, by: expect.stringContaining("services CLI") });
       await reload();
       expect(await check()).toBe("tenant_disabled");
 
       const enabled = await runCli(w, ["enable-auth", "Contoso"]);
       expect(enabled.code).toBe(0);
-      expect(await w.readConfig()).toContain("disableAuthentication: false # CM 2010+");
+      expect((await store.load())[t.id]?.disabled).toBe(false);
+      expect(await w.readConfig()).toBe(before);
       await reload();
       expect(await check()).toBe("ok");
     } finally {
@@ -71,11 +78,16 @@ describe("services disable-auth / enable-auth", () => {
     expect(await w.readConfig()).toBe(before);
   });
 
-  it("when the seam finds no running gateway, then the CLI edits the file", async () => {
-    const run = await runCli(w, ["disable-auth", "Contoso"], { applyToRunningGateway: async () => false });
+  it("when the seam finds no running gateway, then the CLI writes the state directory given, not the file", async () => {
+    const before = await w.readConfig();
+    const run = await runCli(w, ["disable-auth", "Contoso", "--state-dir", "gw-state"], {
+      applyToRunningGateway: async () => false,
+    });
     expect(run.code).toBe(0);
-    expect(await w.readConfig()).toContain("disableAuthentication: true");
-    expect(run.stdout).toContain("next configuration reload");
+    expect(await w.readConfig()).toBe(before);
+    const states = await createFileTenantStateStore(join(w.dir, "gw-state")).load();
+    expect(states[w.tenant("contoso.onmicrosoft.com").id]?.disabled).toBe(true);
+    expect(run.stdout).toContain("next start");
   });
 
   it("when the service does not exist, then it says so and exits 1", async () => {

@@ -49,7 +49,15 @@ describe("services add (import) with verify", () => {
       env: { CONTOSO_SECRET: seededServerSecret(t) },
     });
     expect(first.code).toBe(0);
-    const second = await runCli(w, ["disable-auth", "Contoso"]);
+    // Any change that writes the file validates the whole result (tenant disable/enable writes runtime state,
+    // not the file, so it is not such a change): here, adding a second service.
+    const fabrikam = w.tenant("fabrikam.onmicrosoft.com");
+    const second = await runCli(
+      w,
+      importArgs(fabrikam, ["--web-secret-value", "not-checked", "--no-verify"]).map((a) =>
+        a === "Contoso" ? "Fabrikam" : a,
+      ),
+    );
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("environment variable CONTOSO_SECRET is not set");
     expect(second.stderr).toContain("set the environment variables the configuration references");

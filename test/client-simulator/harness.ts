@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { createGatewayLogTap, type GatewayLogTap, inProcessHooks } from "../../client-simulator/in-process.js";
 import { runSimulation, type ScenarioName, type SimulationResult } from "../../client-simulator/simulation.js";
 import { type Stack, startStack } from "../../stack/start-stack.js";
+import { seedStackState } from "../harness-pool.js";
 
 export interface SimHarness {
   readonly stack: Stack;
@@ -20,6 +21,7 @@ export interface SimHarness {
 export async function startSimHarness(): Promise<SimHarness> {
   const stateDir = await mkdtemp(join(tmpdir(), "client-sim-"));
   const tap = createGatewayLogTap();
+  await seedStackState(stateDir);
   const stack = await startStack({ stateDir, logger: pino({ level: "info" }, tap.destination) });
   // Tenant flags and JWKS refreshes through the admin API when the stack has one, as the CLI does.
   const viaAdminApi = Boolean((stack.description.gateway as { adminUrl?: string }).adminUrl);

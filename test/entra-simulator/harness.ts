@@ -1,10 +1,11 @@
 /**
- * Starts an Entra emulator on 127.0.0.1 with fresh TLS material for one test file, and gives tests an
- * undici dispatcher that trusts its CA.
+ * Starts an Entra emulator on 127.0.0.1 with the run's TLS material (and, for the default seed, a private copy
+ * of the run's signing keys: harness-pool.ts), and gives tests an undici dispatcher that trusts its CA.
  */
 import { Agent, request } from "undici";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../../entra-simulator/server.js";
-import { createTlsMaterial, type TlsMaterial } from "../../stack/tls.js";
+import type { TlsMaterial } from "../../stack/tls.js";
+import { pooledEmulatorKeys, poolTlsMaterial } from "../harness-pool.js";
 
 export interface EmulatorHarness {
   readonly sim: EntraSimulator;
@@ -19,13 +20,23 @@ export interface EmulatorHarness {
   close(): Promise<void>;
 }
 
-let material: Promise<TlsMaterial> | undefined;
-
-/** Starts an emulator (TLS material is made once per test file). */
+/** Starts an emulator (TLS material and signing keys are made once per run). */
 export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}): Promise<EmulatorHarness> {
-  material ??= createTlsMaterial();
-  const tls = await material;
-  const sim = await startEntraSimulator({ tls: tls.server, keysPerTenant: 2, ...options });
+  const tls = await poolTlsMaterial();
+  // The pooled keys belong to the default seed; a test that names its own seed or key file gets fresh keys.
+  const keys =
+    options.seed === undefined && options.signingKeysFile === undefined
+      ? await pooledEmulatorKeys(options.keysPerTenant ?? 2)
+      : undefined;
+  const sim = await startEntraSimulator({
+    tls: tls.server,
+    keysPerTenant: 2,
+    ...(keys === undefined ? {} : { signingKeysFile: keys.file }),
+    ...options,
+  }).catch(async (err: unknown) => {
+    await keys?.cleanup();
+    throw err;
+  });
   const dispatcher = new Agent({ connect: { ca: tls.ca.cert } });
   return {
     sim,
@@ -54,6 +65,7 @@ export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}
     async close() {
       await sim.stop();
       await dispatcher.close();
+      await keys?.cleanup();
     },
   };
 }

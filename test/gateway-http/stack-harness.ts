@@ -1,6 +1,7 @@
 /**
- * One stack per test file: emulator, MP simulator and gateway on 127.0.0.1 in a temp state directory, plus
- * helpers to call the gateway over real TLS and to get real tokens from the emulator's grants.
+ * One stack per test file: emulator, MP simulator and gateway on 127.0.0.1 in a temp state directory (seeded
+ * with the run's TLS material and emulator keys), plus helpers to call the gateway over real TLS and to get
+ * real tokens from the emulator's grants.
  */
 
 import { randomUUID } from "node:crypto";
@@ -13,6 +14,7 @@ import { pino } from "pino";
 import { Agent, request } from "undici";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type Stack, type StackOptions, startStack } from "../../stack/start-stack.js";
+import { seedStackState } from "../harness-pool.js";
 
 export interface StackHarness {
   readonly stack: Stack;
@@ -45,6 +47,11 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
     },
   });
   const logger = pino({ level: "debug" }, sink);
+  // The run's TLS material and emulator keys, copied into this stack's state (harness-pool.ts).
+  await seedStackState(options.stateDir ?? stateDir, {
+    customSeed: options.seed !== undefined,
+    ...(options.entra?.keysPerTenant === undefined ? {} : { keysPerTenant: options.entra.keysPerTenant }),
+  });
   const stack = await startStack({ stateDir, logger, ...options });
   const dispatcher = new Agent({ connect: { ca: stack.tls.ca.cert } });
   const json = async (res: Awaited<ReturnType<typeof request>>) => {

@@ -20,6 +20,7 @@ import {
 } from "../../gateway/auth/keys/jwks-store.js";
 import type { ConfigInput } from "../../gateway/config/schema.js";
 import { type GatewayConfig, validateConfig } from "../../gateway/config/validate.js";
+import { pooledRsaKeyPair } from "../harness-pool.js";
 
 // ---------------------------------------------------------------------------------------------- tenants
 
@@ -122,9 +123,13 @@ export function newKid(): string {
   return createHash("sha1").update(randomBytes(32)).digest("base64url");
 }
 
-/** Generates a signing key (RSA-2048 unless told). */
+/**
+ * A signing key (RSA-2048 unless told) with a fresh kid: the next unused key of the run's pool
+ * (`harness-pool.ts`; no key is handed out twice in a process), or a newly generated one.
+ */
 export function newSigningKey(modulusLength = 2048): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength });
+  const { privateKey, publicKey } =
+    (modulusLength === 2048 ? pooledRsaKeyPair() : undefined) ?? generateKeyPairSync("rsa", { modulusLength });
   return { kid: newKid(), privateKey, publicKey };
 }
 
@@ -465,7 +470,7 @@ export interface HarnessOptions {
   readonly idpGate?: Promise<void>;
 }
 
-/** Fixed signing keys, generated once per test file (RSA generation is slow). */
+/** Fixed signing keys, drawn once per test file (RSA generation is slow). */
 let sharedKeys: Map<string, SigningKey> | undefined;
 function tenantKeys(): Map<string, SigningKey> {
   sharedKeys ??= new Map([TENANT_A, TENANT_GOV, TENANT_ADMIN, TENANT_DISABLED].map((t) => [t.id, newSigningKey()]));

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
-import { createTlsMaterial } from "../../stack/tls.js";
+import { poolTlsMaterial } from "../harness-pool.js";
 import { baseConfigInput, makeConfig } from "./fixtures.js";
 
 let server: Server;
@@ -11,7 +11,7 @@ let ca: string;
 const served: string[] = [];
 
 beforeAll(async () => {
-  const tls = await createTlsMaterial();
+  const tls = await poolTlsMaterial();
   ca = tls.ca.cert;
   server = createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) => {
     served.push(req.url ?? "");

@@ -1,6 +1,6 @@
 /**
- * Starts the management point simulator for one test file over real HTTPS with real mTLS: fresh TLS
- * material (or the Entra emulator's, when discovery runs against it), and undici dispatchers that present
+ * Starts the management point simulator for one test file over real HTTPS with real mTLS: the run's TLS
+ * material (the Entra emulator's too, when discovery runs against it), and undici dispatchers that present
  * the gateway's client certificate, another certificate of the same CA, or none.
  */
 import type { Readable } from "node:stream";
@@ -8,8 +8,9 @@ import { Agent, request } from "undici";
 import type { DiscoveryOptions, DiscoveryTenantOptions } from "../../mp-simulator/discovery.js";
 import type { EntraIdentity } from "../../mp-simulator/identity.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../../mp-simulator/server.js";
-import { createTlsMaterial, issueCertificate, type TlsMaterial } from "../../stack/tls.js";
+import { issueCertificate, type TlsMaterial } from "../../stack/tls.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
+import { poolTlsMaterial } from "../harness-pool.js";
 
 export interface CallResult {
   status: number;
@@ -38,8 +39,6 @@ export interface MpHarness {
   call(method: string, path: string, init?: CallInit): Promise<CallResult>;
   close(): Promise<void>;
 }
-
-let material: Promise<TlsMaterial> | undefined;
 
 /** The x-entra-* headers the gateway would send for `identity`. */
 export function identityHeaders(identity: EntraIdentity): Record<string, string> {
@@ -103,8 +102,7 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
       ...overrides,
     };
   } else {
-    material ??= createTlsMaterial();
-    tls = await material;
+    tls = await poolTlsMaterial();
   }
   const mp = await startMpSimulator({ tls, ...(discovery ? { discovery } : {}), ...options.mp });
   const gateway = clientAgent(tls, tls.gatewayClient);
@@ -125,6 +123,7 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
         headers["content-type"] ??= "application/json";
         body = JSON.stringify(init.json);
       }
+      const auditedBefore = mp.audit.counts().requests;
       const res = await request(`${mp.url}${path}`, {
         method: method as "GET",
         headers,
@@ -132,6 +131,12 @@ export async function startMp(options: StartMpOptions = {}): Promise<MpHarness> 
         dispatcher: init.dispatcher ?? gateway,
       });
       const text = await res.body.text();
+      // The MP audits a request once its response has gone out, which can be after the client has read it:
+      // wait for the entry, so tests read the audit after the request they made (successful reads of the
+      // internal /_mp/ endpoints are not audited).
+      if (!(path.toLowerCase().startsWith("/_mp/") && res.statusCode < 400)) {
+        await waitFor(() => mp.audit.counts().requests > auditedBefore);
+      }
       let parsed: unknown = text;
       try {
         parsed = text ? JSON.parse(text) : undefined;

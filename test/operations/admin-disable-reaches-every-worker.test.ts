@@ -1,11 +1,19 @@
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import { adminClient, buildCli, eventually, metricValue, type ServedGateway, serveCli } from "./helpers.js";
+import {
+  adminClient,
+  buildCli,
+  eventually,
+  metricValue,
+  postOnNewConnection,
+  type ServedGateway,
+  serveCli,
+} from "./helpers.js";
 
 let h: StackHarness;
 let gw: ServedGateway;
@@ -35,21 +43,7 @@ afterAll(async () => {
 });
 
 /** One request on a new connection, so the cluster's round-robin spreads them over the workers. */
-async function fresh(path = "/CCM_STS"): Promise<number> {
-  const agent = new Agent({ connect: { ca: h.stack.tls.ca.cert } });
-  try {
-    const res = await request(`${gw.url}${path}`, {
-      method: "POST",
-      dispatcher: agent,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: "{}",
-    });
-    await res.body.dump();
-    return res.statusCode;
-  } finally {
-    await agent.close();
-  }
-}
+const fresh = () => postOnNewConnection(gw.url, h.stack.tls.ca.cert, token);
 
 const workerPids = () => new Set(gw.lines.filter((l) => l.msg === "gateway listening").map((l) => l.pid as number));
 const pidsWith = (reason: string | undefined, status: number) =>
@@ -71,17 +65,19 @@ describe("admin API with --workers 2", () => {
     expect(await fresh()).toBe(200);
   });
 
-  it("when a tenant is disabled, then its next request is refused on every worker and the file says so; enabling restores it", async () => {
+  it("when a tenant is disabled, then its next request is refused on every worker and the file is left alone; enabling restores it", async () => {
     const admin = adminClient(gw.adminUrl, adminKey, h.dispatcher);
     expect(workerPids().size).toBe(2);
+    const fileBefore = await readFile(configFile, "utf8");
 
     const disabled = await admin("POST", `/tenants/${tenantId}/disable`);
     expect(disabled.status, disabled.text).toBe(200);
-    expect(disabled.body).toMatchObject({ tenantId, enabled: false, changed: true, inForce: true });
+    expect(disabled.body).toMatchObject({ tenantId, enabled: false, inForce: true, origin: { source: "admin" } });
     // Every worker acknowledged before the call returned.
     expect(disabled.body.workers).toHaveLength(2);
     expect(disabled.body.workers.every((w: { ok: boolean }) => w.ok)).toBe(true);
-    expect(await serviceFlag()).toBe(true);
+    // Runtime state, not a file edit.
+    expect(await readFile(configFile, "utf8")).toBe(fileBefore);
 
     // No waiting: the very next requests, on whichever worker, are refused.
     await eventually(async () => {
@@ -90,7 +86,11 @@ describe("admin API with --workers 2", () => {
     }, "refusals from both workers");
 
     const view = await admin("GET", "/tenants");
-    expect(view.body.tenants.find((t: { tenantId: string }) => t.tenantId === tenantId).enabled).toBe(false);
+    const entry = view.body.tenants.find((t: { tenantId: string }) => t.tenantId === tenantId);
+    expect(entry.enabled).toBe(false);
+    expect(entry.origin).toMatchObject({ source: "admin", fileSays: { enabled: true } });
+    expect(entry.origin.by).toMatch(/^admin key [0-9a-f]{12} from 127\.0\.0\.1$/);
+    expect(Date.parse(entry.origin.at)).toBeGreaterThan(0);
 
     const enabled = await admin("POST", `/tenants/${tenantId}/enable`);
     expect(enabled.status, enabled.text).toBe(200);

@@ -4,13 +4,14 @@
  */
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
 import { stringify } from "yaml";
 import { ensureTlsMaterial } from "../../stack/tls.js";
+import { seedStackState } from "../harness-pool.js";
 import { buildCli, type ServedGateway, serveCli } from "./helpers.js";
 
 export interface HeldUpstream {
@@ -20,6 +21,48 @@ export interface HeldUpstream {
   received: number;
   release(): void;
   close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:0; the URL and a close that drops every connection. */
+export async function listenLocal(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * Writes `{dir}/gateway.yaml`: every path anonymous in front of `upstreamUrl`, TLS from `ensureTlsMaterial(dir)`,
+ * every listener on 127.0.0.1:0; `listen` and `upstream` keys merged in.
+ */
+export async function writeAnonymousConfig(
+  dir: string,
+  upstreamUrl: string,
+  extra: { listen?: Record<string, unknown>; upstream?: Record<string, unknown> } = {},
+): Promise<string> {
+  const configFile = join(dir, "gateway.yaml");
+  await writeFile(
+    configFile,
+    stringify({
+      upstream: { url: upstreamUrl, ...extra.upstream },
+      routes: [{ prefix: "/", requirement: "anonymous" }],
+      listen: {
+        host: "127.0.0.1",
+        port: 0,
+        certFile: join(dir, "tls", "server.crt"),
+        keyFile: join(dir, "tls", "server.key"),
+        ...extra.listen,
+      },
+      admin: { host: "127.0.0.1", port: 0 },
+      metrics: { host: "127.0.0.1", port: 0 },
+    }),
+  );
+  return configFile;
 }
 
 export async function startHeldUpstream(): Promise<HeldUpstream> {
@@ -34,10 +77,9 @@ export async function startHeldUpstream(): Promise<HeldUpstream> {
     if (holding) held.push(res);
     else res.end("ok");
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     held,
     get received() {
       return state.received;
@@ -46,11 +88,7 @@ export async function startHeldUpstream(): Promise<HeldUpstream> {
       holding = false;
       for (const res of held.splice(0)) res.end("ok");
     },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: listening.close,
   };
 }
 
@@ -69,23 +107,9 @@ export async function startAnonymousCluster(extraArgs: readonly string[] = []): 
     mkdtemp(join(tmpdir(), "entra-ops-anon-")),
     startHeldUpstream(),
   ]);
+  await seedStackState(dir);
   const tls = await ensureTlsMaterial(dir);
-  const configFile = join(dir, "gateway.yaml");
-  await writeFile(
-    configFile,
-    stringify({
-      upstream: { url: upstream.url },
-      routes: [{ prefix: "/", requirement: "anonymous" }],
-      listen: {
-        host: "127.0.0.1",
-        port: 0,
-        certFile: join(dir, "tls", "server.crt"),
-        keyFile: join(dir, "tls", "server.key"),
-      },
-      admin: { host: "127.0.0.1", port: 0 },
-      metrics: { host: "127.0.0.1", port: 0 },
-    }),
-  );
+  const configFile = await writeAnonymousConfig(dir, upstream.url);
   const gw = await serveCli(main, [
     "--config",
     configFile,

@@ -2,11 +2,10 @@
  * Helpers for the operations tests: admin API and metrics calls, a metrics-text reader, and the compiled
  * CLI (`entra-gateway serve`) run as a child process for the multi-worker and signal tests.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { type Agent, request } from "undici";
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { Agent, request } from "undici";
+import { builtGatewayMain } from "../harness-pool.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -37,6 +36,26 @@ export async function call(
     // not JSON
   }
   return { status: res.statusCode, headers: res.headers, body, text };
+}
+
+/**
+ * `POST {url}/CCM_STS` with a bearer token on a connection of its own, so a cluster's round-robin spreads
+ * such requests over its workers; resolves with the status.
+ */
+export async function postOnNewConnection(url: string, ca: string, token: string): Promise<number> {
+  const agent = new Agent({ connect: { ca } });
+  try {
+    const res = await request(`${url}/CCM_STS`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    await res.body.dump();
+    return res.statusCode;
+  } finally {
+    await agent.close();
+  }
 }
 
 /** An admin API client. */
@@ -88,69 +107,12 @@ export async function eventually<T>(
 
 // ------------------------------------------------------------------------------------ the compiled CLI
 
-const BUILD_DIR = join(ROOT, "node_modules", ".cache", "entra-gateway-operations-tests");
-
-async function newestSource(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, await newestSource(path));
-    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, (await stat(path)).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * Compiles `gateway/` with tsc into a private folder (production runs compiled JavaScript) and returns the
- * path of `main.js`. Test files that run in parallel share one build: the first takes a lock (mkdir is
- * atomic), the others wait for its marker.
+ * The compiled gateway's `main.js` (production runs compiled JavaScript). The run builds `gateway/` once, in
+ * the background from its global setup (harness-pool.ts); this waits for that build.
  */
 export async function buildCli(): Promise<string> {
-  const main = join(BUILD_DIR, "dist", "gateway", "main.js");
-  const marker = join(BUILD_DIR, "built");
-  const lock = join(BUILD_DIR, "lock");
-  const sources = await newestSource(join(ROOT, "gateway"));
-  await mkdir(BUILD_DIR, { recursive: true });
-  const fresh = async () =>
-    (await stat(marker).then(
-      (s) => s.mtimeMs,
-      () => 0,
-    )) > sources;
-  const until = Date.now() + 240_000;
-  while (!(await fresh())) {
-    const mine = await mkdir(lock).then(
-      () => true,
-      () => false,
-    );
-    if (mine) {
-      try {
-        if (!(await fresh())) {
-          const tsconfig = join(BUILD_DIR, "tsconfig.json");
-          await writeFile(
-            tsconfig,
-            JSON.stringify({
-              extends: join(ROOT, "tsconfig.json"),
-              compilerOptions: { noEmit: false, sourceMap: false, outDir: join(BUILD_DIR, "dist"), rootDir: ROOT },
-              include: [join(ROOT, "gateway")],
-            }),
-          );
-          await promisify(execFile)(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", tsconfig], {
-            cwd: ROOT,
-          }).catch((err: { stdout?: string }) => {
-            // Type errors elsewhere do not stop emit; only a missing output is fatal.
-            if (err.stdout?.includes("gateway/")) process.stderr.write(err.stdout);
-          });
-          await writeFile(marker, new Date().toISOString());
-        }
-      } finally {
-        await rm(lock, { recursive: true, force: true });
-      }
-    } else {
-      if (Date.now() > until) throw new Error("timed out waiting for another test's build");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return main;
+  return builtGatewayMain();
 }
 
 /** A gateway started as `node main.js serve …`. */
@@ -167,17 +129,31 @@ export interface ServedGateway {
   stop(): Promise<number | null>;
 }
 
+/** How the `serve` process is started: as another user (drills of a read-only configuration), detached. */
+export interface ServeOptions {
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Its own process group, so a test can signal the group as a terminal's Ctrl-C does. */
+  readonly detached?: boolean;
+}
+
 /**
  * Spawns `serve` and waits for its "gateway ready" line.
  *
  * @param main from {@link buildCli}
  * @param args arguments after `serve`
+ * @param options user and process group
  */
-export async function serveCli(main: string, args: readonly string[]): Promise<ServedGateway> {
+export async function serveCli(
+  main: string,
+  args: readonly string[],
+  options: ServeOptions = {},
+): Promise<ServedGateway> {
   const child = spawn(process.execPath, [main, "serve", ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: "info" },
+    ...options,
   });
   const lines: Array<Record<string, any>> = [];
   const stderr: string[] = [];

@@ -35,10 +35,11 @@ describe("secret expiry notifications", () => {
     expect(about(expired.name)?.msg).toContain("has expired");
   });
 
-  it("when /readyz, /metrics and GET /tenants are asked, then each shows the expiry", async () => {
-    const ready = await h.gw("GET", "/readyz");
-    expect(ready.body.secrets[expiring.name]).toBe(`expiring ${soon}`);
-    expect(ready.body.secrets[expired.name]).toBe(`expired ${past}`);
+  it("when the admin /readyz, /metrics and GET /tenants are asked, then each shows the expiry", async () => {
+    const admin = adminClient(h.stack.description.gateway.adminUrl, h.stack.description.gateway.adminKey, h.dispatcher);
+    const ready = await admin("GET", "/readyz");
+    expect(ready.body.workers[0].checks.secrets[expiring.name]).toBe(`expiring ${soon}`);
+    expect(ready.body.workers[0].checks.secrets[expired.name]).toBe(`expired ${past}`);
 
     const text = await (await request(h.stack.description.gateway.metricsUrl)).body.text();
     expect(metricValue(text, "entra_gateway_secret_expiry_timestamp_seconds", { tenant: expiring.tenant.id })).toBe(
@@ -46,7 +47,6 @@ describe("secret expiry notifications", () => {
     );
     expect(metricValue(text, "entra_gateway_secrets_expiring", { state: "expired" })).toBe(1);
 
-    const admin = adminClient(h.stack.description.gateway.adminUrl, h.stack.description.gateway.adminKey, h.dispatcher);
     const tenants = await admin("GET", "/tenants");
     expect(tenants.status).toBe(200);
     const entry = tenants.body.tenants.find((t: { service: string }) => t.service === expiring.name);

@@ -1,0 +1,107 @@
+/**
+ * The emergency switch, wired once for both `service.ts` (one process) and `cluster.ts` (the primary): the
+ * runtime tenant states (`state/tenant-state.ts`) loaded at start, changed by the admin API, and laid over
+ * every configuration the reloader applies, so a tenant disabled at run time stays disabled through file
+ * edits, reloads and restarts until an operator enables it or clears its state.
+ */
+import type { Logger } from "pino";
+import type { GatewayConfig } from "../config/validate.js";
+import {
+  applyTenantStates,
+  createFileTenantStateStore,
+  createMemoryTenantStateStore,
+  type TenantState,
+  type TenantStateStore,
+  type TenantStates,
+} from "../state/tenant-state.js";
+import type { GatewayControl, WorkerAck } from "./control.js";
+
+/** The runtime tenant states of this gateway and how they apply. */
+export interface TenantSwitch {
+  /** The states in force. */
+  states(): TenantStates;
+  /** The configuration in force for a file configuration. */
+  effective(fileConfig: GatewayConfig): GatewayConfig;
+  /** Stores one tenant's state (durably, before it is in force); throws when the store cannot be written. */
+  set(tenantId: string, state: TenantState): Promise<void>;
+  /** Removes one tenant's state; it follows the file again. */
+  clear(tenantId: string): Promise<void>;
+  /**
+   * Follows changes made to the store from outside (the services CLI writing the state directory): reloads
+   * the states and calls `apply` when they differ. Returns a function that stops following.
+   */
+  follow(apply: () => Promise<unknown>): () => void;
+  /** Where the states live, for logs and answers. */
+  readonly where: string;
+}
+
+/**
+ * Loads the stored states and returns the switch. A store that cannot be read stops the start: serving
+ * without it could re-open a tenant an operator closed.
+ *
+ * @param store where runtime tenant state lives
+ * @param logger told how many states were loaded and from where
+ */
+export async function createTenantSwitch(store: TenantStateStore, logger: Logger): Promise<TenantSwitch> {
+  let states = await store.load().catch((err: unknown) => {
+    throw new Error(`runtime tenant state (${store.where}) cannot be read: ${(err as Error).message}`);
+  });
+  const count = Object.keys(states).length;
+  if (count > 0) logger.info({ store: store.where, tenants: count }, "runtime tenant state loaded");
+  return {
+    states: () => states,
+    effective: (fileConfig) => applyTenantStates(fileConfig, states),
+    async set(tenantId, state) {
+      states = await store.set(tenantId, state);
+    },
+    async clear(tenantId) {
+      states = await store.clear(tenantId);
+    },
+    follow(apply) {
+      return (
+        store.watch?.(() => {
+          void store.load().then(
+            async (loaded) => {
+              if (JSON.stringify(loaded) === JSON.stringify(states)) return;
+              states = loaded;
+              logger.info({ store: store.where, tenants: Object.keys(loaded).length }, "runtime tenant state changed");
+              await apply();
+            },
+            // A half-written or damaged file from outside: keep the states in force (fail closed).
+            (err: unknown) =>
+              logger.error({ store: store.where, err: (err as Error).message }, "runtime tenant state unreadable"),
+          );
+        }) ?? (() => undefined)
+      );
+    },
+    where: store.where,
+  };
+}
+
+/**
+ * The switch of a serving gateway: its states in `stateDir`, or in memory when it has none (a library use).
+ *
+ * @param stateDir the state directory (`serve --state-dir`)
+ * @param logger for the load line and the not-persisted warning
+ */
+export async function openTenantSwitch(stateDir: string | undefined, logger: Logger): Promise<TenantSwitch> {
+  if (stateDir === undefined) {
+    logger.warn("no state directory: runtime tenant state (admin disable/enable) is kept in memory only");
+    return createTenantSwitch(createMemoryTenantStateStore(), logger);
+  }
+  return createTenantSwitch(createFileTenantStateStore(stateDir), logger);
+}
+
+/**
+ * The reloader's `apply`: a new file configuration goes to the serving processes with the runtime tenant
+ * states laid over it.
+ *
+ * @param control the serving processes
+ * @param tenants the switch
+ */
+export function applyWithTenantStates(
+  control: GatewayControl,
+  tenants: TenantSwitch,
+): (next: GatewayConfig, text: string) => Promise<readonly WorkerAck[]> {
+  return (next, text) => control.applyConfig(tenants.effective(next), text, tenants.states());
+}
