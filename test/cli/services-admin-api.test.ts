@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../gateway/main.js";
 import { createFileTenantStateStore } from "../../gateway/state/tenant-state.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import { eventually } from "../operations/helpers.js";
 
 let h: StackHarness;
 beforeAll(async () => {
