@@ -56,7 +56,7 @@ function parts(token: string): { header: Record<string, unknown>; payload: Recor
 }
 
 /**
- * Mints the catalogue for `tenant`. `other` is another tenant of the stack whose key signs the cross-tenant
+ * Mints the catalogue for `tenant`. `other` is a tenant of another cloud whose key signs the cross-cloud
  * forgery (a token of `other` claiming to come from `tenant`).
  */
 export async function mintBadTokens(
@@ -100,7 +100,8 @@ export async function mintBadTokens(
         add(name, await user(m, { appid: randomUUID() }), m, "client_app_invalid");
         break;
       case "other-tenant": {
-        // Signed by the other tenant's key, claiming this tenant: the key is not in this tenant's JWKS.
+        // Signed by another cloud's key (a tenant of the same cloud shares the key), claiming this tenant: the
+        // key is not in this tenant's JWKS.
         const claims = { tid: tenant.id, iss: `https://sts.windows.net/${tenant.id}/`, aud: tenant.serverApp.appIdUri };
         add(name, await user(m, claims, other.id), m, "key_not_found");
         break;

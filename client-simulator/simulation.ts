@@ -44,14 +44,14 @@ export const SCENARIO_DESCRIPTIONS: Readonly<Record<ScenarioName, string>> = {
     "a tenant is disabled through the gateway's admin API between two rounds: exactly its clients are refused " +
     "(403 on their next request, AADAuthInfo 404), the others untouched; then re-enabled and served again",
   "key-rotation":
-    "the emulator rotates a tenant's key, then revokes the old one: nobody fails on the rotation (old and new " +
+    "the emulator rotates a tenant's cloud key set, then revokes the old key: nobody fails on the rotation (old and new " +
     "tokens both served); after the revocation exactly the holders of old-key tokens are refused (401 " +
     "invalid_token, key_not_found) and served again with new tokens",
   "idp-outage":
     "the emulator's JWKS answers 503 and the gateway is made to refetch: clients holding tokens and clients " +
     "getting new ones keep being served",
   "bad-tokens":
-    "expired, not yet valid, wrong audience, wrong client app, other tenant's key, unknown tenant, forged " +
+    "expired, not yet valid, wrong audience, wrong client app, another cloud's key, unknown tenant, forged " +
     "signature, alg none (signed and unsigned), app token — each refused with its status, challenge and exact " +
     "reason, none in the MP's audit, while the valid fleet is served",
 };
@@ -413,34 +413,37 @@ const disabledTenant: ScenarioRunner = async (run) => {
 
 const keyRotation: ScenarioRunner = async (run) => {
   const target = pickTenant(run, "first");
+  // Entra signs every tenant of a cloud with one key set: rotating through the target rotates its whole cloud.
+  const cloudTenantIds = new Set(run.options.stack.tenants.filter((t) => t.cloud === target.cloud).map((t) => t.id));
+  const cloudClients = managed(run.fleet).filter((c) => cloudTenantIds.has(c.tenant.id));
   const before = await run.round("before");
   const rotated = await run.controls.rotateKey(target.id);
   run.events.push(
-    `rotated ${target.name}'s signing key: ${rotated.retiring} → ${rotated.kid} (old key still published)`,
+    `rotated ${target.cloud}'s signing key through ${target.name}: ${rotated.retiring} → ${rotated.kid} (old key still published)`,
   );
   // Half the clients present the tokens they hold (old key), half get new ones (new key).
   const fleetIndex = new Map(run.fleet.map((c, i) => [c.id, i]));
   const during = await run.round("rotated", { reuseTokens: (c) => (fleetIndex.get(c.id) ?? 0) % 2 === 0 });
   const newKeyServed = run.records.filter(
-    (r) => r.round === "rotated" && r.tenantId === target.id && r.step === "ccm-sts" && r.result === "ok",
+    (r) => r.round === "rotated" && cloudTenantIds.has(r.tenantId) && r.step === "ccm-sts" && r.result === "ok",
   );
-  const heldOld = clientsOf(run, target.id)
+  const heldOld = cloudClients
     .filter((c) => {
       const s = run.states.get(c.id)!;
       return s.entra?.kid === rotated.retiring || s.user?.kid === rotated.retiring;
     })
     .map((c) => c.id);
-  const newTokens = clientsOf(run, target.id).filter((c) => {
+  const newTokens = cloudClients.filter((c) => {
     const s = run.states.get(c.id)!;
     return s.entra?.kid === rotated.kid || s.user?.kid === rotated.kid;
   });
   await run.controls.revokeKey(target.id, rotated.retiring);
-  run.events.push(`revoked ${target.name}'s old key ${rotated.retiring}`);
+  run.events.push(`revoked ${target.cloud}'s old key ${rotated.retiring}`);
   await run.controls.refreshGatewayKeys();
   run.events.push("made the gateway refetch its JWKS");
   const metricsBefore = await run.controls.rejectionsByReason();
   const revoked = await run.round("revoked", { reuseTokens: reuseAll, revokedKids: new Set([rotated.retiring]) });
-  const targetIds = new Set(clientsOf(run, target.id).map((c) => c.id));
+  const targetIds = new Set(cloudClients.map((c) => c.id));
   const refusedRecords = run.records.filter(
     (r) => r.round === "revoked" && r.result === "refused" && r.step !== "aad-auth-info",
   );
@@ -452,7 +455,7 @@ const keyRotation: ScenarioRunner = async (run) => {
     {
       name: "rotated: tokens of the new key are served",
       holds: newTokens.length > 0 && newKeyServed.length > 0,
-      detail: `${newTokens.length} clients of ${target.name} hold new-key (${rotated.kid}) tokens and were served`,
+      detail: `${newTokens.length} clients of ${target.cloud} hold new-key (${rotated.kid}) tokens and were served`,
     },
     sameSet("revoked: exactly the holders of old-key tokens are refused", refusedClients, heldOld),
     await reasonCheck(
@@ -462,7 +465,7 @@ const keyRotation: ScenarioRunner = async (run) => {
       metricsBefore,
     ),
     {
-      name: "revoked: the other tenants' clients are untouched",
+      name: "revoked: the other cloud's clients are untouched",
       holds: untouched.length === 0,
       detail:
         untouched.length === 0 ? "all served at once" : `not served at once: ${untouched.map((c) => c.id).join(", ")}`,
@@ -511,8 +514,10 @@ const idpOutage: ScenarioRunner = async (run) => {
 const badTokens: ScenarioRunner = async (run) => {
   const target = pickTenant(run, "last");
   const hosts = run.options.stack.tenants.filter((t) => !t.disabled && t.id !== target.id && t.users.length > 0);
-  const other = hosts[0];
-  if (!other) throw new Error("bad-tokens needs a second enabled tenant with users (for the cross-tenant forgery)");
+  // Tenants of one cloud share its signing keys (as in Entra): the forgery's key must come from another cloud.
+  const other = hosts.find((t) => t.cloud !== target.cloud);
+  if (!other)
+    throw new Error("bad-tokens needs an enabled tenant with users in another cloud (for the cross-cloud forgery)");
   const bad = await mintBadTokens(run.controls.http, run.options.stack.entra.url, target, other);
   run.events.push(`minted ${bad.length} bad tokens for ${target.name} (${BAD_TOKEN_CASES.join(", ")})`);
   const cursor = await run.controls.mpAudit?.cursor();

@@ -16,6 +16,8 @@ export interface Cloud {
   /** Issuer template published on v2 JWKS keys (Entra's multi-tenant key form). */
   readonly keyIssuer: string;
   readonly graphHost: string;
+  /** Azure AD Graph's host: `cloud_graph_host_name` of the discovery document. */
+  readonly aadGraphHost: string;
   /** `cloud_instance_name` of the discovery document. */
   readonly instanceName: string;
 }
@@ -29,6 +31,7 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = Object.freeze({
     v2Issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
     keyIssuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
     graphHost: "graph.microsoft.com",
+    aadGraphHost: "graph.windows.net",
     instanceName: "microsoftonline.com",
   },
   AzureUSGovernmentCloud: {
@@ -38,6 +41,8 @@ export const CLOUDS: Readonly<Record<CloudName, Cloud>> = Object.freeze({
     v2Issuer: "https://login.microsoftonline.us/{tenantid}/v2.0",
     keyIssuer: "https://login.microsoftonline.us/{tenantid}/v2.0",
     graphHost: "graph.microsoft.us",
+    // Azure AD Graph of US Government is graph.microsoftazure.us, not the public graph.windows.net.
+    aadGraphHost: "graph.microsoftazure.us",
     instanceName: "microsoftonline.us",
   },
 });

@@ -132,6 +132,16 @@ function tenantOf(ctx: ControlContext, body: Body): DirectoryTenant {
   return tenant;
 }
 
+/** The tenant whose cloud key set a key control acts on: `{tenantId}`, or `{cloud}` (its first tenant). */
+function keySetTenantOf(ctx: ControlContext, body: Body): DirectoryTenant {
+  if (body.tenantId === undefined && typeof body.cloud === "string") {
+    const tenant = ctx.directory.tenants.find((t) => t.cloud === body.cloud);
+    if (!tenant) throw new ControlError(404, `no tenant in cloud ${body.cloud}`);
+    return tenant;
+  }
+  return tenantOf(ctx, body);
+}
+
 function targetsOf(body: Body, fallback: readonly FaultTarget[]): Set<FaultTarget> {
   const raw = body.targets ?? fallback;
   if (!Array.isArray(raw) || !raw.every((t) => FAULT_TARGETS.includes(t as FaultTarget))) {
@@ -190,11 +200,16 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
 
   app.get("/_sim/keys/:tenantId", async (req) => {
     const tenant = tenantOf(ctx, req.params as Body);
-    return { current: ctx.keys.current(tenant.id).kid, published: ctx.keys.published(tenant.id).map((k) => k.kid) };
+    return {
+      cloud: tenant.cloud,
+      current: ctx.keys.current(tenant.id).kid,
+      published: ctx.keys.published(tenant.id).map((k) => k.kid),
+    };
   });
 
+  // Keys are one set per cloud: rotating or revoking through any tenant acts on every tenant of its cloud.
   app.post("/_sim/keys/rotate", async (req) => {
-    const tenant = tenantOf(ctx, body(req.body));
+    const tenant = keySetTenantOf(ctx, body(req.body));
     const result = await ctx.keys.rotate(tenant.id);
     await ctx.onKeysChanged();
     return result;
@@ -202,10 +217,9 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
 
   app.post("/_sim/keys/revoke", async (req) => {
     const b = body(req.body);
-    const tenant = tenantOf(ctx, b);
+    const tenant = keySetTenantOf(ctx, b);
     const kid = String(b.kid ?? "");
-    if (!ctx.keys.find(tenant.id, kid))
-      throw new ControlError(404, `key ${kid} is not published for tenant ${tenant.id}`);
+    if (!ctx.keys.find(tenant.id, kid)) throw new ControlError(404, `key ${kid} is not published for ${tenant.cloud}`);
     const result = await ctx.keys.revoke(tenant.id, kid);
     await ctx.onKeysChanged();
     return result;
@@ -275,6 +289,19 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ControlContext)
     ctx.directory.removeUser(tenant, user, b.permanent === true ? "deleted" : "changed");
     return { id: user.id, removed: b.permanent === true ? "deleted" : "changed" };
   });
+
+  // Group membership changes, which Graph's /groups/delta then reports (`members@delta`).
+  for (const change of ["add", "remove"] as const) {
+    app.post(`/_sim/groups/members/${change}`, async (req) => {
+      const b = body(req.body);
+      const { tenant, user } = userOf(b);
+      const group = ctx.directory.findGroup(tenant, String(b.group ?? ""));
+      if (!group) throw new ControlError(404, `no group ${String(b.group)} in tenant ${tenant.id}`);
+      if (change === "add") ctx.directory.addGroupMember(tenant, group, user);
+      else ctx.directory.removeGroupMember(tenant, group, user.id);
+      return { groupId: group.id, userId: user.id, members: group.members.size };
+    });
+  }
 
   for (const enabled of [true, false]) {
     app.post(`/_sim/devices/${enabled ? "enable" : "disable"}`, async (req) => {

@@ -9,6 +9,7 @@ import {
   type DirectoryDevice,
   type DirectoryTenant,
   type DirectoryUser,
+  deriveGuid,
   type PasswordCredential,
 } from "./seed.js";
 
@@ -19,6 +20,26 @@ export type RemovalReason = "changed" | "deleted";
 export interface UserChange {
   readonly seq: number;
   readonly userId: string;
+  readonly removed?: RemovalReason;
+}
+
+/** A security group of the directory; `members` are user object IDs. */
+export interface DirectoryGroup {
+  readonly id: string;
+  readonly displayName: string;
+  readonly description: string;
+  readonly mailNickname: string;
+  readonly securityEnabled: true;
+  readonly mailEnabled: false;
+  readonly members: Set<string>;
+}
+
+/** One entry of a tenant's group change log (what `/groups/delta` reports). */
+export interface GroupChange {
+  readonly seq: number;
+  readonly groupId: string;
+  /** A member added (`added`) or removed (`removed`); absent when the group itself changed or left. */
+  readonly member?: { readonly userId: string; readonly change: "added" | "removed" };
   readonly removed?: RemovalReason;
 }
 
@@ -34,6 +55,8 @@ export interface NewUser {
 
 /** Input of {@link Directory.createApplication} (a subset of Graph's `application` resource). */
 export interface NewApplication {
+  /** Application (client) ID to give it; default a new GUID. */
+  readonly appId?: string;
   readonly displayName: string;
   readonly identifierUris?: readonly string[];
   readonly isFallbackPublicClient?: boolean;
@@ -68,6 +91,16 @@ export interface Directory {
   currentSeq(): number;
   /** Changes of a tenant after `seq`, latest per user. */
   changesSince(tenant: DirectoryTenant, seq: number): UserChange[];
+  /** The tenant's groups, ordered by ID. */
+  groups(tenant: DirectoryTenant): DirectoryGroup[];
+  /** A group by object ID or display name (case-insensitive). */
+  findGroup(tenant: DirectoryTenant, idOrName: string): DirectoryGroup | undefined;
+  /** Adds a user to a group (no-op when already a member); logs the change for delta. */
+  addGroupMember(tenant: DirectoryTenant, group: DirectoryGroup, user: DirectoryUser): void;
+  /** Removes a user from a group (no-op when not a member); logs the change for delta. */
+  removeGroupMember(tenant: DirectoryTenant, group: DirectoryGroup, userId: string): void;
+  /** Group changes of a tenant after `seq`, in order. */
+  groupChangesSince(tenant: DirectoryTenant, seq: number): GroupChange[];
   createApplication(tenant: DirectoryTenant, app: NewApplication, now: Date): DirectoryApp;
   addPassword(app: DirectoryApp, displayName: string, endDateTime: string, now: Date): PasswordCredential;
   removePassword(app: DirectoryApp, keyId: string): boolean;
@@ -79,10 +112,48 @@ function newSecret(): string {
   return `${body.slice(0, 3)}8Q~${body.slice(3, 37)}`;
 }
 
+/**
+ * The groups a tenant with users starts with, derived from its users (the seed's user discovery also covers
+ * groups, docs/simulators.md § Entra ID emulator (`entra-simulator/`)): everyone, the administrators, and the
+ * hybrid (on-premises synced) users.
+ */
+function seedGroups(tenant: DirectoryTenant): DirectoryGroup[] {
+  if (tenant.users.length === 0) return [];
+  const group = (displayName: string, description: string, members: DirectoryUser[]): DirectoryGroup => ({
+    id: deriveGuid(tenant.id, "group", displayName),
+    displayName,
+    description,
+    mailNickname: displayName.replace(/[^A-Za-z0-9]/g, ""),
+    securityEnabled: true,
+    mailEnabled: false,
+    members: new Set(members.map((u) => u.id)),
+  });
+  return [
+    group("ConfigMgr Users", "Every user CM manages", tenant.users),
+    group(
+      "ConfigMgr Administrators",
+      "Administrators",
+      tenant.users.filter((u) => u.isAdmin),
+    ),
+    group(
+      "Hybrid Users",
+      "Users synced from on-premises AD",
+      tenant.users.filter((u) => u.onPremisesSecurityIdentifier !== null),
+    ),
+  ].sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
 /** Creates the directory over materialised tenants (it takes ownership of them). */
 export function createDirectory(tenants: DirectoryTenant[]): Directory {
   let seq = 0;
   const log = new Map<string, UserChange[]>(tenants.map((t) => [t.id, []]));
+  const groupsOf = new Map<string, DirectoryGroup[]>(tenants.map((t) => [t.id, seedGroups(t)]));
+  const groupLog = new Map<string, GroupChange[]>(tenants.map((t) => [t.id, []]));
+
+  function recordGroup(tenant: DirectoryTenant, change: Omit<GroupChange, "seq">): void {
+    seq += 1;
+    groupLog.get(tenant.id)!.push({ seq, ...change });
+  }
 
   function record(tenant: DirectoryTenant, userId: string, removed?: RemovalReason): void {
     seq += 1;
@@ -136,7 +207,28 @@ export function createDirectory(tenants: DirectoryTenant[]): Directory {
     removeUser(tenant, user, reason) {
       tenant.users.splice(tenant.users.indexOf(user), 1);
       record(tenant, user.id, reason);
+      // A user who leaves the directory leaves its groups too.
+      for (const group of groupsOf.get(tenant.id) ?? []) {
+        if (group.members.delete(user.id)) {
+          recordGroup(tenant, { groupId: group.id, member: { userId: user.id, change: "removed" } });
+        }
+      }
     },
+    groups: (tenant) => groupsOf.get(tenant.id) ?? [],
+    findGroup(tenant, idOrName) {
+      const key = idOrName.toLowerCase();
+      return (groupsOf.get(tenant.id) ?? []).find((g) => g.id === key || g.displayName.toLowerCase() === key);
+    },
+    addGroupMember(tenant, group, user) {
+      if (group.members.has(user.id)) return;
+      group.members.add(user.id);
+      recordGroup(tenant, { groupId: group.id, member: { userId: user.id, change: "added" } });
+    },
+    removeGroupMember(tenant, group, userId) {
+      if (!group.members.delete(userId)) return;
+      recordGroup(tenant, { groupId: group.id, member: { userId, change: "removed" } });
+    },
+    groupChangesSince: (tenant, since) => (groupLog.get(tenant.id) ?? []).filter((c) => c.seq > since),
     setDeviceEnabled(_tenant, device, enabled) {
       device.accountEnabled = enabled;
     },
@@ -147,7 +239,7 @@ export function createDirectory(tenants: DirectoryTenant[]): Directory {
       return [...latest.values()].sort((a, b) => a.seq - b.seq);
     },
     createApplication(tenant, spec, now) {
-      const appId = randomUUID();
+      const appId = spec.appId ?? randomUUID();
       const app: DirectoryApp = {
         id: randomUUID(),
         appId,

@@ -21,7 +21,8 @@ export function openIdConfiguration(tenant: DirectoryTenant, version: 1 | 2, bas
   return {
     token_endpoint: `${oauth}/token`,
     token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-    // Keys are per tenant in the emulator, so the v1 document names the tenant's key set rather than /common.
+    // Entra's v1 document names /common/discovery/keys; the emulator serves both clouds on one origin, so it
+    // names the tenant's path, which publishes the same cloud-wide key set to every tenant of the cloud.
     jwks_uri: v2 ? `${t}/discovery/v2.0/keys` : `${t}/discovery/keys`,
     response_modes_supported: ["query", "fragment", "form_post"],
     subject_types_supported: ["pairwise"],
@@ -60,13 +61,16 @@ export function openIdConfiguration(tenant: DirectoryTenant, version: 1 | 2, bas
     ...(v2 ? { kerberos_endpoint: `${t}/kerberos` } : {}),
     tenant_region_scope: tenant.cloud === "AzureUSGovernmentCloud" ? "USGov" : "NA",
     cloud_instance_name: cloud.instanceName,
-    cloud_graph_host_name: "graph.windows.net",
+    cloud_graph_host_name: cloud.aadGraphHost,
     msgraph_host: cloud.graphHost,
     rbac_url: "https://pas.windows.net",
   };
 }
 
-/** The tenant's key set: v1 keys carry no `issuer`; v2 keys carry the template or the tenant's issuer. */
+/**
+ * The key set published under a tenant's `jwks_uri`: its cloud's shared set. v1 keys carry no `issuer`;
+ * v2 keys carry the template or the tenant's issuer.
+ */
 export function jwksDocument(tenant: DirectoryTenant, version: 1 | 2, keys: KeyStore): { keys: PublishedJwk[] } {
   const cloud = CLOUDS[tenant.cloud];
   const issuer =

@@ -11,7 +11,15 @@ export const AADSTS = {
     error: "invalid_request",
     status: 400,
     message:
-      "Tenant '{0}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
+      "Tenant '{0}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
+  },
+  /** The same AADSTS90002 as Entra's discovery and key endpoints answer it: OAuth error `invalid_tenant`. */
+  tenantNotFoundOnDiscovery: {
+    aadsts: 90002,
+    error: "invalid_tenant",
+    status: 400,
+    message:
+      "Tenant '{0}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
   },
   missingParameter: {
     aadsts: 900144,

@@ -471,7 +471,8 @@ export function handleDeviceCodeRequest(
   return {
     user_code: code,
     device_code: deviceCode,
-    verification_uri: verificationUri,
+    // The v1 endpoint predates RFC 8628 and names the member `verification_url`; v2 follows the RFC.
+    [endpoint === "v1" ? "verification_url" : "verification_uri"]: verificationUri,
     expires_in: ctx.deviceCodeLifetimeSec,
     interval: ctx.deviceCodeIntervalSec,
     message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${code} to authenticate.`,

@@ -8,7 +8,8 @@
 import { createPublicKey, randomUUID, verify } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CLOUDS, GRAPH_APP_ID, graphResource } from "./clouds.js";
-import type { Directory } from "./directory.js";
+import type { Directory, DirectoryGroup, NewApplication } from "./directory.js";
+import { firstRefusedIdentifierUri, hostNameNotOnVerifiedDomainMessage } from "./identifier-uris.js";
 import type { KeyStore } from "./keys.js";
 import { type DirectoryApp, type DirectoryTenant, type DirectoryUser, deriveGuid } from "./seed.js";
 
@@ -87,7 +88,7 @@ export interface GraphContext {
   readonly baseUrl: () => string;
 }
 
-/** Validates the caller's Graph token (signature by the tenant's key, audience Graph, lifetime). */
+/** Validates the caller's Graph token (signature by the tenant's cloud key set, audience Graph, lifetime). */
 function authenticateCaller(ctx: GraphContext, req: FastifyRequest): Caller {
   const header = req.headers.authorization;
   if (!header?.startsWith("Bearer ")) throw new GraphError(401, "InvalidAuthenticationToken", "Access token is empty.");
@@ -138,21 +139,41 @@ function requireAny(caller: Caller, ...needed: string[]): void {
   }
 }
 
-function parseSelect(raw: string | undefined): string[] {
-  if (raw === undefined) return DEFAULT_SELECT;
+/** Group attributes `$select` may name; `members` (delta only) asks for `members@delta`. */
+const GROUP_ATTRIBUTES = ["id", "displayName", "description", "mailNickname", "mailEnabled", "securityEnabled"];
+const DEFAULT_GROUP_SELECT = GROUP_ATTRIBUTES;
+
+function parseSelect(
+  raw: string | undefined,
+  attributes: readonly string[] = USER_ATTRIBUTES,
+  defaults: readonly string[] = DEFAULT_SELECT,
+  type = "user",
+): string[] {
+  if (raw === undefined) return [...defaults];
   const names = raw
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = names.filter((n) => !(USER_ATTRIBUTES as readonly string[]).includes(n));
+  const unknown = names.filter((n) => !attributes.includes(n));
   if (unknown.length > 0) {
     throw new GraphError(
       400,
       "Request_BadRequest",
-      `Could not find a property named '${unknown[0]}' on type 'microsoft.graph.user'.`,
+      `Could not find a property named '${unknown[0]}' on type 'microsoft.graph.${type}'.`,
     );
   }
   return names.includes("id") ? names : ["id", ...names];
+}
+
+function projectGroup(group: DirectoryGroup, select: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of select) if (name !== "members") out[name] = group[name as keyof DirectoryGroup];
+  return out;
+}
+
+/** A directory object reference as `members@delta` and `/members` carry it. */
+function userRef(id: string): Record<string, unknown> {
+  return { "@odata.type": "#microsoft.graph.user", id };
 }
 
 function parseTop(req: FastifyRequest, raw: string | undefined): number {
@@ -182,6 +203,8 @@ interface PageState {
   d?: number;
   /** Delta: the snapshot sequence number the round ends at. */
   n?: number;
+  /** Members listing: the group. */
+  g?: string;
 }
 
 function encodeState(state: PageState | { seq: number; s: string[] }): string {
@@ -288,7 +311,7 @@ function parseScopes(api: Record<string, unknown>): string[] {
 }
 
 /** The body of `POST /v1.0/applications`, checked. */
-function parseNewApplication(body: unknown): import("./directory.js").NewApplication {
+function parseNewApplication(body: unknown): NewApplication & { identifierUris: string[] } {
   if (typeof body !== "object" || body === null)
     throw new GraphError(400, "Request_BadRequest", "A JSON object is required.");
   const b = body as Record<string, unknown>;
@@ -341,6 +364,26 @@ function patchApplication(target: DirectoryApp, body: Record<string, unknown>): 
   }
 }
 
+/**
+ * Graph's identifier URI rule: URIs being added (not those the app already carries) must name the app, the
+ * tenant or a verified domain, else 400 `HostNameNotOnVerifiedDomain`.
+ */
+function checkNewIdentifierUris(
+  uris: readonly string[],
+  existing: readonly string[],
+  app: { readonly appId: string },
+  tenant: DirectoryTenant,
+): void {
+  const refused = firstRefusedIdentifierUri(
+    uris.filter((u) => !existing.includes(u)),
+    app,
+    tenant,
+  );
+  if (refused !== undefined) {
+    throw new GraphError(400, "HostNameNotOnVerifiedDomain", hostNameNotOnVerifiedDomainMessage(refused));
+  }
+}
+
 /** Registers the Graph routes on `app`. */
 export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): void {
   const base = (): string => `${ctx.baseUrl()}/v1.0`;
@@ -363,6 +406,24 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     return reply.send(body);
   }
 
+  /**
+   * Where a delta request stands: a page of a round (`$skiptoken`), a new round after a delta token
+   * (changes since it), or the initial round. Graph's delta ignores `$top`: only `Prefer: odata.maxpagesize`
+   * sets its page size.
+   */
+  function deltaState(req: FastifyRequest, select: (raw: string | undefined) => string[]): PageState {
+    const q = req.query as Query;
+    if (q.$skiptoken) return decodeState<PageState>(q.$skiptoken);
+    const top = parseTop(req, undefined);
+    if (q.$deltatoken) {
+      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
+      if (typeof d.seq !== "number" || !Array.isArray(d.s))
+        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
+      return { o: 0, t: top, s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
+    }
+    return { o: 0, t: top, s: select(q.$select), n: ctx.directory.currentSeq() };
+  }
+
   app.get("/v1.0/users", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, "Directory.Read.All", "User.Read.All", "Directory.ReadWrite.All");
@@ -377,15 +438,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
   app.get("/v1.0/users/delta", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, "Directory.Read.All", "User.Read.All", "Directory.ReadWrite.All");
-    const q = req.query as Query;
-    let state: PageState;
-    if (q.$skiptoken) state = decodeState<PageState>(q.$skiptoken);
-    else if (q.$deltatoken) {
-      const d = decodeState<{ seq: number; s: string[] }>(q.$deltatoken);
-      if (typeof d.seq !== "number" || !Array.isArray(d.s))
-        throw new GraphError(400, "Request_BadRequest", "The delta token is malformed.");
-      state = { o: 0, t: parseTop(req, q.$top), s: d.s, d: d.seq, n: ctx.directory.currentSeq() };
-    } else state = { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select), n: ctx.directory.currentSeq() };
+    const state = deltaState(req, (raw) => parseSelect(raw));
     let items: Record<string, unknown>[];
     if (state.d === undefined) {
       items = sortedUsers(caller.tenant).map((u) => project(u, state.s));
@@ -404,6 +457,83 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
       name: "@odata.deltaLink",
       token: deltaToken,
     });
+  });
+
+  const groupRead = ["Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+
+  app.get("/v1.0/groups", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const q = req.query as Query;
+    const state: PageState = q.$skiptoken
+      ? decodeState<PageState>(q.$skiptoken)
+      : { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select, GROUP_ATTRIBUTES, DEFAULT_GROUP_SELECT, "group") };
+    const items = ctx.directory.groups(caller.tenant).map((g) => projectGroup(g, state.s));
+    return listPage(reply, items, state, "groups", `groups(${state.s.join(",")})`, undefined);
+  });
+
+  // Graph's group delta: with `members` selected, `members@delta` lists every member in the initial round,
+  // then only the members added or removed (`@removed`) since the delta token.
+  app.get("/v1.0/groups/delta", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const state = deltaState(req, (raw) =>
+      parseSelect(raw, [...GROUP_ATTRIBUTES, "members"], DEFAULT_GROUP_SELECT, "group"),
+    );
+    const withMembers = state.s.includes("members");
+    const groups = ctx.directory.groups(caller.tenant);
+    let items: Record<string, unknown>[];
+    if (state.d === undefined) {
+      items = groups.map((g) => ({
+        ...projectGroup(g, state.s),
+        ...(withMembers ? { "members@delta": [...g.members].sort().map(userRef) } : {}),
+      }));
+    } else {
+      const changed = new Map<string, Map<string, "added" | "removed">>();
+      for (const change of ctx.directory.groupChangesSince(caller.tenant, state.d)) {
+        if (change.seq > state.n!) continue;
+        const members = changed.get(change.groupId) ?? new Map<string, "added" | "removed">();
+        if (change.member) members.set(change.member.userId, change.member.change);
+        changed.set(change.groupId, members);
+      }
+      items = [];
+      for (const [groupId, members] of changed) {
+        const group = groups.find((g) => g.id === groupId);
+        if (!group) {
+          items.push({ id: groupId, "@removed": { reason: "deleted" } });
+          continue;
+        }
+        const memberDelta = [...members].map(([id, change]) =>
+          change === "added" ? userRef(id) : { ...userRef(id), "@removed": { reason: "deleted" } },
+        );
+        items.push({ ...projectGroup(group, state.s), ...(withMembers ? { "members@delta": memberDelta } : {}) });
+      }
+    }
+    return listPage(reply, items, state, "groups/delta", `groups(${state.s.join(",")})`, {
+      name: "@odata.deltaLink",
+      token: encodeState({ seq: state.n!, s: state.s }),
+    });
+  });
+
+  app.get("/v1.0/groups/:id/members", async (req, reply) => {
+    const caller = authenticateCaller(ctx, req);
+    requireAny(caller, ...groupRead);
+    const id = (req.params as { id: string }).id;
+    const group = ctx.directory.findGroup(caller.tenant, id);
+    if (!group || group.id !== id.toLowerCase())
+      throw new GraphError(
+        404,
+        "Request_ResourceNotFound",
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    const q = req.query as Query;
+    const state: PageState = q.$skiptoken
+      ? decodeState<PageState>(q.$skiptoken)
+      : { o: 0, t: parseTop(req, q.$top), s: parseSelect(q.$select), g: group.id };
+    const items = sortedUsers(caller.tenant)
+      .filter((u) => group.members.has(u.id))
+      .map((u) => ({ "@odata.type": "#microsoft.graph.user", ...project(u, state.s) }));
+    return listPage(reply, items, state, `groups/${group.id}/members`, "directoryObjects", undefined);
   });
 
   app.get("/v1.0/users/:id", async (req, reply) => {
@@ -464,8 +594,9 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
   app.post("/v1.0/applications", async (req, reply) => {
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...appWrite);
-    const spec = parseNewApplication(req.body);
-    for (const uri of spec.identifierUris ?? []) {
+    const spec = { ...parseNewApplication(req.body), appId: randomUUID() };
+    checkNewIdentifierUris(spec.identifierUris, [], spec, caller.tenant);
+    for (const uri of spec.identifierUris) {
       if (caller.tenant.apps.some((a) => a.identifierUris.includes(uri))) {
         throw new GraphError(
           400,
@@ -488,7 +619,16 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: GraphContext): vo
     const caller = authenticateCaller(ctx, req);
     requireAny(caller, ...appWrite);
     const target = findApplication(caller, (req.params as { id: string }).id);
-    patchApplication(target, (req.body ?? {}) as Record<string, unknown>);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.identifierUris !== undefined) {
+      checkNewIdentifierUris(
+        stringArray(body.identifierUris, "identifierUris"),
+        target.identifierUris,
+        target,
+        caller.tenant,
+      );
+    }
+    patchApplication(target, body);
     return reply.code(204).send();
   });
 

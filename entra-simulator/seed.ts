@@ -69,7 +69,13 @@ export const seedSchema = z.strictObject({ tenants: z.array(seedTenant).min(1) }
 /** A seed as written in a file (before defaults). */
 export type SeedInput = z.input<typeof seedSchema>;
 
-/** The built-in default seed: two public-cloud tenants, one US Government, one CMG-only tenant without users. */
+/** Configuration Manager's old default App ID URI, still carried by apps imported from older sites. */
+export const LEGACY_APP_ID_URI = "https://ConfigMgrService";
+
+/**
+ * The built-in default seed: two public-cloud tenants, one US Government whose server app is a legacy import
+ * (`https://ConfigMgrService`), one CMG-only tenant without users.
+ */
 export const DEFAULT_SEED: SeedInput = {
   tenants: [
     {
@@ -91,6 +97,9 @@ export const DEFAULT_SEED: SeedInput = {
       name: "tailspin.onmicrosoft.us",
       displayName: "Tailspin (US Government)",
       cloud: "AzureUSGovernmentCloud",
+      // A site onboarded before Graph required verified domains: its imported server app keeps CM's old
+      // default App ID URI, which Graph no longer lets anyone create (docs/architecture.md § Identifier URIs).
+      serverApp: { appIdUri: LEGACY_APP_ID_URI },
       users: { count: 50, list: [{ upn: "admin@tailspin.onmicrosoft.us", admin: true }] },
     },
     {

@@ -22,7 +22,7 @@ import {
 } from "./control.js";
 import { createDirectory, type Directory } from "./directory.js";
 import { DISCOVERY_CACHE_CONTROL, jwksDocument, openIdConfiguration } from "./discovery.js";
-import { AadError, aadErrorBody } from "./errors.js";
+import { AadError, type AadErrorCode, aadErrorBody } from "./errors.js";
 import {
   createGrantState,
   type EndpointVersion,
@@ -48,8 +48,8 @@ export interface EntraSimulatorOptions {
   readonly signingKeysFile?: string;
   /** Clock in ms (tests pass a controllable one). */
   readonly now?: () => number;
-  /** Keys published per tenant at start; default 3. */
-  readonly keysPerTenant?: number;
+  /** Keys published per cloud at start; default 3. */
+  readonly keysPerCloud?: number;
   /** How long a rotated-out key stays published; default 1 hour. */
   readonly rotationGraceMs?: number;
   /** Device-code polling interval announced to clients; default 5 s as Entra (tests use 1). */
@@ -130,11 +130,11 @@ export async function startEntraSimulator(options: EntraSimulatorOptions): Promi
   const keys = createKeyStore({
     now,
     rotationGraceMs: options.rotationGraceMs ?? 3_600_000,
-    keysPerTenant: options.keysPerTenant ?? 3,
+    keysPerCloud: options.keysPerCloud ?? 3,
   });
   const keyFile = options.signingKeysFile;
   if (keyFile) await keys.load(keyFile);
-  await Promise.all(tenants.map((t) => keys.ensureTenant(t.id)));
+  await Promise.all(tenants.map((t) => keys.ensureTenant(t.id, t.cloud)));
   if (keyFile) await keys.save(keyFile);
 
   const grants: GrantContext = {
@@ -241,25 +241,29 @@ export async function startEntraSimulator(options: EntraSimulatorOptions): Promi
       .send({ error: "not_found", error_description: `No such endpoint: ${req.method} ${req.url.split("?")[0]}` });
   });
 
-  const tenantOf = (req: FastifyRequest): DirectoryTenant => {
+  const tenantOf = (req: FastifyRequest, notFound: AadErrorCode = "tenantNotFound"): DirectoryTenant => {
     const id = (req.params as { tenant: string }).tenant;
     const tenant = isTenantSegment(id) ? directory.findTenant(id) : undefined;
-    if (!tenant) throw new AadError("tenantNotFound", id);
+    if (!tenant) throw new AadError(notFound, id);
     return tenant;
   };
+  // Discovery and key endpoints answer an unknown tenant with `invalid_tenant` (the token endpoint: `invalid_request`).
+  const discoveryTenantOf = (req: FastifyRequest): DirectoryTenant => tenantOf(req, "tenantNotFoundOnDiscovery");
 
   const sendDiscovery = (reply: FastifyReply, body: unknown) =>
     reply.header("cache-control", DISCOVERY_CACHE_CONTROL).header("access-control-allow-origin", "*").send(body);
 
   app.get("/:tenant/.well-known/openid-configuration", async (req, reply) =>
-    sendDiscovery(reply, openIdConfiguration(tenantOf(req), 1, baseUrl)),
+    sendDiscovery(reply, openIdConfiguration(discoveryTenantOf(req), 1, baseUrl)),
   );
   app.get("/:tenant/v2.0/.well-known/openid-configuration", async (req, reply) =>
-    sendDiscovery(reply, openIdConfiguration(tenantOf(req), 2, baseUrl)),
+    sendDiscovery(reply, openIdConfiguration(discoveryTenantOf(req), 2, baseUrl)),
   );
-  app.get("/:tenant/discovery/keys", async (req, reply) => sendDiscovery(reply, jwksDocument(tenantOf(req), 1, keys)));
+  app.get("/:tenant/discovery/keys", async (req, reply) =>
+    sendDiscovery(reply, jwksDocument(discoveryTenantOf(req), 1, keys)),
+  );
   app.get("/:tenant/discovery/v2.0/keys", async (req, reply) =>
-    sendDiscovery(reply, jwksDocument(tenantOf(req), 2, keys)),
+    sendDiscovery(reply, jwksDocument(discoveryTenantOf(req), 2, keys)),
   );
 
   const tokenRoute = (endpoint: EndpointVersion) => async (req: FastifyRequest, reply: FastifyReply) => {

@@ -1,8 +1,9 @@
 /**
- * Entra user discovery (docs/architecture.md § Data flow, steps 2–3, and § User discovery): per configured tenant, a Graph
+ * Entra user and group discovery (docs/architecture.md § Data flow, steps 2–3, and § User discovery): per configured tenant, a Graph
  * app token from msal-node client credentials, a full sync of `/v1.0/users` (`$select` of the attributes CM
  * discovers, following `@odata.nextLink`), then periodic delta syncs from the stored `@odata.deltaLink`
- * (removed users applied). Failures are retried with exponential backoff that honours `Retry-After`;
+ * (removed users applied). Groups follow the same pattern beside the users: `/v1.0/groups` and each group's
+ * `/members` in a full sync, `/v1.0/groups/delta` (`members@delta`) in a delta sync. Failures are retried with exponential backoff that honours `Retry-After`;
  * errors that retrying cannot fix (a wrong secret: AADSTS7000215) are reported in the status and retried
  * slowly, never in a tight loop. A failed sync never replaces the last good user set.
  *
@@ -38,6 +39,22 @@ export interface DiscoveredUser {
   /** When this user was last added or changed by a sync. */
   readonly discoveredAt: string;
 }
+
+/** A security group as the MP keeps it, with its members (user object IDs), stored beside the users. */
+export interface DiscoveredGroup {
+  readonly tenantId: string;
+  /** The object ID. */
+  readonly id: string;
+  readonly displayName: string | null;
+  readonly description: string | null;
+  /** Object IDs of the member users, sorted. */
+  readonly memberIds: readonly string[];
+  /** When this group was last added or changed by a sync. */
+  readonly discoveredAt: string;
+}
+
+/** The group attributes discovery asks Graph for (`$select`). */
+export const GROUP_SELECT = ["id", "displayName", "description"] as const;
 
 /** The attributes discovery asks Graph for (`$select`), as CM's Entra user discovery. */
 export const DISCOVERY_SELECT = [
@@ -134,14 +151,28 @@ export interface TenantDiscoveryStatus {
   readonly cloud: DiscoveryCloud;
   readonly state: TenantSyncState;
   readonly users: number;
+  readonly groups: number;
   readonly fullSyncs: number;
   readonly deltaSyncs: number;
-  readonly lastFullSync?: { readonly at: string; readonly users: number; readonly pages: number };
+  readonly lastFullSync?: {
+    readonly at: string;
+    readonly users: number;
+    readonly groups: number;
+    /** Pages of the user listing. */
+    readonly pages: number;
+    /** Pages of the group listing and its member listings. */
+    readonly groupPages: number;
+  };
   readonly lastDeltaSync?: {
     readonly at: string;
     readonly upserted: number;
     readonly removed: number;
+    /** Groups added, changed or removed (membership included). */
+    readonly groupsChanged: number;
+    /** Pages of the user delta. */
     readonly pages: number;
+    /** Pages of the group delta. */
+    readonly groupPages: number;
   };
   readonly lastSuccessAt?: string;
   readonly consecutiveFailures: number;
@@ -168,6 +199,8 @@ export interface UserDiscovery {
   status(): DiscoveryStatus;
   /** The discovered users of one tenant, or of all. */
   users(tenantId?: string): DiscoveredUser[];
+  /** The discovered groups (with their members) of one tenant, or of all. */
+  groups(tenantId?: string): DiscoveredGroup[];
   /**
    * Runs a sync now (waiting for one in flight first) and resolves with the resulting status; a failure is
    * recorded in the status, not thrown. `kind` defaults to delta (full when no delta link is stored yet).
@@ -195,6 +228,19 @@ interface GraphPage {
 }
 
 const MAX_PAGES = 100_000;
+
+/** A delta round must end with `@odata.deltaLink`; without one the next delta sync could not start. */
+function requireDeltaLink(link: string | undefined, what: "user" | "group"): asserts link is string {
+  if (!link) {
+    throw new GraphRequestError(
+      `Graph's ${what} delta ended without a delta link`,
+      200,
+      "no_delta_link",
+      true,
+      undefined,
+    );
+  }
+}
 
 function str(v: unknown): string | null {
   return typeof v === "string" ? v : null;
@@ -303,7 +349,9 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
     readonly cloud: DiscoveryCloud;
     readonly tokens: GraphTokenSource;
     users = new Map<string, DiscoveredUser>();
+    groups = new Map<string, DiscoveredGroup>();
     deltaLink: string | undefined;
+    groupDeltaLink: string | undefined;
     state: TenantSyncState = "pending";
     fullSyncs = 0;
     deltaSyncs = 0;
@@ -375,14 +423,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
       const token = await this.token("full");
       const select = DISCOVERY_SELECT.join(",");
       const baseline = await followPages(`${graphOrigin}/v1.0/users/delta?$select=${select}`, token, signal, () => {});
-      if (!baseline.deltaLink)
-        throw new GraphRequestError(
-          "Graph's delta round ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(baseline.deltaLink, "user");
       const at = new Date(now()).toISOString();
       const fresh = new Map<string, DiscoveredUser>();
       const listing = await followPages(
@@ -396,13 +437,120 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
           }
         },
       );
+      const groups = await this.listGroups(token, signal, at);
       // Commit only a complete listing.
       this.users = fresh;
       this.deltaLink = baseline.deltaLink;
+      this.groups = groups.groups;
+      this.groupDeltaLink = groups.deltaLink;
       this.fullSyncs += 1;
       this.lastFullSyncMs = now();
-      this.lastFullSync = { at, users: fresh.size, pages: listing.pages };
-      this.log?.info({ users: fresh.size, pages: listing.pages }, "entra user discovery: full sync done");
+      this.lastFullSync = {
+        at,
+        users: fresh.size,
+        groups: groups.groups.size,
+        pages: listing.pages,
+        groupPages: groups.pages,
+      };
+      this.log?.info(
+        { users: fresh.size, groups: groups.groups.size, pages: listing.pages, groupPages: groups.pages },
+        "entra user discovery: full sync done",
+      );
+    }
+
+    /**
+     * Group discovery, full: the `/groups/delta` baseline first (as for users), then `/groups` and each
+     * group's `/members`.
+     */
+    async listGroups(
+      token: string,
+      signal: AbortSignal,
+      at: string,
+    ): Promise<{ groups: Map<string, DiscoveredGroup>; deltaLink: string; pages: number }> {
+      const baseline = await followPages(
+        `${graphOrigin}/v1.0/groups/delta?$select=${GROUP_SELECT.join(",")},members`,
+        token,
+        signal,
+        () => {},
+      );
+      requireDeltaLink(baseline.deltaLink, "group");
+      const listed: Record<string, unknown>[] = [];
+      let pages = (
+        await followPages(
+          `${graphOrigin}/v1.0/groups?$select=${GROUP_SELECT.join(",")}&$top=${pageSize}`,
+          token,
+          signal,
+          (items) => listed.push(...items),
+        )
+      ).pages;
+      const groups = new Map<string, DiscoveredGroup>();
+      for (const item of listed) {
+        const id = str(item.id)?.toLowerCase();
+        // Object IDs only: a listed ID goes into a URL path.
+        if (!id || !/^[0-9a-f-]{36}$/.test(id)) continue;
+        const memberIds = new Set<string>();
+        const members = await followPages(
+          `${graphOrigin}/v1.0/groups/${id}/members?$select=id&$top=${pageSize}`,
+          token,
+          signal,
+          (items) => {
+            for (const m of items) {
+              const memberId = str(m.id)?.toLowerCase();
+              if (memberId && m["@odata.type"] === "#microsoft.graph.user") memberIds.add(memberId);
+            }
+          },
+        );
+        pages += members.pages;
+        groups.set(id, this.toGroup(item, undefined, memberIds, at));
+      }
+      return { groups, deltaLink: baseline.deltaLink, pages };
+    }
+
+    toGroup(
+      item: Record<string, unknown>,
+      previous: DiscoveredGroup | undefined,
+      memberIds: ReadonlySet<string>,
+      at: string,
+    ): DiscoveredGroup {
+      const pick = (name: "displayName" | "description") =>
+        name in item ? str(item[name]) : (previous?.[name] ?? null);
+      return {
+        tenantId: this.config.tenantId,
+        id: String(item.id).toLowerCase(),
+        displayName: pick("displayName"),
+        description: pick("description"),
+        memberIds: [...memberIds].sort(),
+        discoveredAt: at,
+      };
+    }
+
+    /** Group discovery, delta: applies `/groups/delta` (groups removed, `members@delta` added or removed). */
+    async groupDeltaSync(token: string, signal: AbortSignal, at: string): Promise<{ changed: number; pages: number }> {
+      const changes: Record<string, unknown>[] = [];
+      const result = await followPages(this.groupDeltaLink!, token, signal, (items) => changes.push(...items));
+      requireDeltaLink(result.deltaLink, "group");
+      let changed = 0;
+      for (const item of changes) {
+        const id = str(item.id)?.toLowerCase();
+        if (!id) continue;
+        changed += 1;
+        if ("@removed" in item) {
+          this.groups.delete(id);
+          continue;
+        }
+        const previous = this.groups.get(id);
+        const members = new Set(previous?.memberIds ?? []);
+        const delta = Array.isArray(item["members@delta"]) ? (item["members@delta"] as Record<string, unknown>[]) : [];
+        for (const m of delta) {
+          const memberId = str(m?.id)?.toLowerCase();
+          if (!memberId) continue;
+          if ("@removed" in m) members.delete(memberId);
+          else if (m["@odata.type"] === "#microsoft.graph.user") members.add(memberId);
+        }
+        this.groups.set(id, this.toGroup(item, previous, members, at));
+      }
+      this.groupDeltaLink = result.deltaLink;
+      return { changed, pages: result.pages };
     }
 
     async deltaSync(signal: AbortSignal): Promise<void> {
@@ -420,14 +568,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         }
         throw err;
       }
-      if (!result.deltaLink)
-        throw new GraphRequestError(
-          "Graph's delta round ended without a delta link",
-          200,
-          "no_delta_link",
-          true,
-          undefined,
-        );
+      requireDeltaLink(result.deltaLink, "user");
       const at = new Date(now()).toISOString();
       let upserted = 0;
       let removed = 0;
@@ -445,9 +586,29 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         }
       }
       this.deltaLink = result.deltaLink;
+      let groups: { changed: number; pages: number };
+      try {
+        groups = await this.groupDeltaSync(token, signal, at);
+      } catch (err) {
+        if (err instanceof GraphRequestError && (err.status === 410 || err.status === 400)) {
+          this.log?.warn({ err: err.message }, "entra group discovery: delta link refused, running a full sync");
+          return this.fullSync(signal);
+        }
+        throw err;
+      }
       this.deltaSyncs += 1;
-      this.lastDeltaSync = { at, upserted, removed, pages: result.pages };
-      this.log?.info({ upserted, removed, users: this.users.size }, "entra user discovery: delta sync done");
+      this.lastDeltaSync = {
+        at,
+        upserted,
+        removed,
+        groupsChanged: groups.changed,
+        pages: result.pages,
+        groupPages: groups.pages,
+      };
+      this.log?.info(
+        { upserted, removed, users: this.users.size, groupsChanged: groups.changed },
+        "entra user discovery: delta sync done",
+      );
     }
 
     async runOnce(requested: SyncKind): Promise<void> {
@@ -555,6 +716,7 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
         cloud: this.cloud,
         state: stopped ? "stopped" : this.state,
         users: this.users.size,
+        groups: this.groups.size,
         fullSyncs: this.fullSyncs,
         deltaSyncs: this.deltaSyncs,
         ...(this.lastFullSync ? { lastFullSync: this.lastFullSync } : {}),
@@ -596,6 +758,9 @@ export function createUserDiscovery(options: DiscoveryOptions): UserDiscovery {
     status: () => ({ enabled: runners.length > 0, tenants: runners.map((r) => r.status()) }),
     users(tenantId) {
       return select(tenantId).flatMap((r) => [...r.users.values()]);
+    },
+    groups(tenantId) {
+      return select(tenantId).flatMap((r) => [...r.groups.values()]);
     },
     async syncNow(opts = {}) {
       const chosen = select(opts.tenantId);

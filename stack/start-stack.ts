@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { pino } from "pino";
 import { stringify as toYaml } from "yaml";
 import { CLOUDS, type CloudName } from "../entra-simulator/clouds.js";
-import type { SeedInput } from "../entra-simulator/seed.js";
+import { LEGACY_APP_ID_URI, type SeedInput } from "../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../entra-simulator/server.js";
 import type { RunningGateway, StartGatewayOptions } from "../gateway/server.js";
 import { type GatewayService, startGatewayService } from "../gateway/service.js";
@@ -181,7 +181,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             appIdUri: t.serverApp.appIdUri,
             secret: { fromFile: join(secretsDir, `${t.id}.secret`) },
             secretExpiry: server.passwordCredentials[0]!.endDateTime,
-            origin: "created",
+            origin: t.serverApp.appIdUri === LEGACY_APP_ID_URI ? "imported" : "created",
           },
           nativeApp: { name: "ConfigMgrClient", clientId: t.clientApp.clientId },
         };

@@ -31,11 +31,11 @@ const PARTS = {
   async stack(dir: string): Promise<void> {
     const tls = await ensureTlsMaterial(dir);
     await Promise.all(
-      EMULATOR_VARIANTS.map(async (keysPerTenant) => {
+      EMULATOR_VARIANTS.map(async (keysPerCloud) => {
         const sim = await startEntraSimulator({
           tls: tls.server,
-          keysPerTenant,
-          signingKeysFile: join(dir, "entra", `signing-keys-${keysPerTenant}.json`),
+          keysPerCloud,
+          signingKeysFile: join(dir, "entra", `signing-keys-${keysPerCloud}.json`),
         });
         await sim.stop();
       }),

@@ -92,7 +92,7 @@ export interface SeedStackOptions {
   /** A custom seed: the pooled emulator keys belong to the default seed's tenants, so they are not used. */
   readonly customSeed?: boolean;
   /** The emulator's keys per tenant, when not its default (3). */
-  readonly keysPerTenant?: number;
+  readonly keysPerCloud?: number;
 }
 
 /**
@@ -104,8 +104,8 @@ export async function seedStackState(stateDir: string, options: SeedStackOptions
   const dir = poolDir();
   if (dir === undefined) return;
   if (!existsSync(join(stateDir, "tls"))) await copyDir(join(dir, "tls"), join(stateDir, "tls"));
-  const keysPerTenant = options.keysPerTenant ?? 3;
-  const pooled = join(dir, "entra", `signing-keys-${keysPerTenant}.json`);
+  const keysPerCloud = options.keysPerCloud ?? 3;
+  const pooled = join(dir, "entra", `signing-keys-${keysPerCloud}.json`);
   const target = join(stateDir, "entra", "signing-keys.json");
   if (options.customSeed !== true && existsSync(pooled) && !existsSync(target)) {
     await mkdir(join(stateDir, "entra"), { recursive: true, mode: 0o700 });
@@ -115,14 +115,14 @@ export async function seedStackState(stateDir: string, options: SeedStackOptions
 }
 
 /**
- * A private copy of the pooled signing-keys file for an emulator with the default seed and `keysPerTenant`
+ * A private copy of the pooled signing-keys file for an emulator with the default seed and `keysPerCloud`
  * keys, in a new temp folder (remove it with `cleanup`), or undefined when the pool has none.
  */
 export async function pooledEmulatorKeys(
-  keysPerTenant: number,
+  keysPerCloud: number,
 ): Promise<{ file: string; cleanup: () => Promise<void> } | undefined> {
   const dir = poolDir();
-  const pooled = dir === undefined ? undefined : join(dir, "entra", `signing-keys-${keysPerTenant}.json`);
+  const pooled = dir === undefined ? undefined : join(dir, "entra", `signing-keys-${keysPerCloud}.json`);
   if (pooled === undefined || !existsSync(pooled)) return undefined;
   const copyDirPath = await mkdtemp(join(tmpdir(), "entra-keys-"));
   const file = join(copyDirPath, "signing-keys.json");

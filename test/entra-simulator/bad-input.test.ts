@@ -28,19 +28,14 @@ function expectAad(res: { status: number; body: any }, status: number, error: st
 }
 
 describe("token endpoint errors", () => {
-  it("when the tenant is unknown, then AADSTS90002", async () => {
+  it("when the tenant is unknown, then AADSTS90002 (invalid_request at the token endpoint, invalid_tenant on discovery)", async () => {
     expectAad(
       await token({ grant_type: "client_credentials" }, "00000000-0000-0000-0000-000000000000"),
       400,
       "invalid_request",
       90002,
     );
-    expectAad(
-      await h.call("GET", "/nope.example/v2.0/.well-known/openid-configuration"),
-      400,
-      "invalid_request",
-      90002,
-    );
+    expectAad(await h.call("GET", "/nope.example/v2.0/.well-known/openid-configuration"), 400, "invalid_tenant", 90002);
   });
 
   it("when grant_type is missing or unknown, then AADSTS900144 / AADSTS70003", async () => {

@@ -4,9 +4,8 @@
  * collections replaced as a whole, absent ones left alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
-import { type EmulatorHarness, startEmulator } from "./harness.js";
+import { adminGraphAuth, type EmulatorHarness, startEmulator } from "./harness.js";
 
 const GRAPH = "00000003-0000-0000-c000-000000000000";
 const DIRECTORY_READ_ALL = "7ab1d382-f21e-4acd-a863-ba3e13f7da61";
@@ -18,17 +17,7 @@ let auth: { authorization: string };
 beforeAll(async () => {
   h = await startEmulator();
   tenant = h.sim.directory.tenants[0]!;
-  const admin = tenant.users.find((u) => u.isAdmin)!;
-  const signIn = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
-    form: {
-      grant_type: "password",
-      client_id: ADMIN_TOOL_CLIENT_ID,
-      scope: "https://graph.microsoft.com/.default",
-      username: admin.userPrincipalName,
-      password: admin.password,
-    },
-  });
-  auth = { authorization: `Bearer ${signIn.body.access_token}` };
+  auth = await adminGraphAuth(h, tenant);
 });
 afterAll(() => h.close());
 

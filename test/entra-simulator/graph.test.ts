@@ -2,24 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
-import { type EmulatorHarness, startEmulator } from "./harness.js";
+import { adminGraphAuth, appGraphAuth, type EmulatorHarness, startEmulator } from "./harness.js";
 
 let h: EmulatorHarness;
 let tenant: DirectoryTenant;
 let graphToken: string;
 
 async function appToken(t: DirectoryTenant): Promise<string> {
-  const server = h.sim.directory.findApp(t, t.serverAppId)!;
-  const res = await h.call("POST", `/${t.id}/oauth2/v2.0/token`, {
-    form: {
-      grant_type: "client_credentials",
-      client_id: server.appId,
-      client_secret: server.passwordCredentials[0]!.secretText,
-      scope: "https://graph.microsoft.com/.default",
-    },
-  });
-  expect(res.status).toBe(200);
-  return res.body.access_token;
+  return (await appGraphAuth(h, t)).authorization.slice("Bearer ".length);
 }
 
 /** Follows @odata.nextLink until the last page; returns all items and the last page. */
@@ -120,18 +110,7 @@ describe("Graph users", () => {
 
 describe("Graph app registrations", () => {
   it("when an admin creates a server app and adds a password, then the app exists and its secret gets client-credentials tokens", async () => {
-    const admin = tenant.users.find((u) => u.isAdmin)!;
-    const signIn = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
-      form: {
-        grant_type: "password",
-        client_id: ADMIN_TOOL_CLIENT_ID,
-        scope: "https://graph.microsoft.com/.default openid profile offline_access",
-        username: admin.userPrincipalName,
-        password: admin.password,
-      },
-    });
-    expect(signIn.status).toBe(200);
-    const auth = { authorization: `Bearer ${signIn.body.access_token}` };
+    const auth = await adminGraphAuth(h, tenant);
     const uri = `api://${tenant.id}/CreatedService`;
     const created = await h.call("POST", "/v1.0/applications", {
       headers: auth,

@@ -3,6 +3,8 @@
  * of the run's signing keys: harness-pool.ts), and gives tests an undici dispatcher that trusts its CA.
  */
 import { Agent, request } from "undici";
+import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
+import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../../entra-simulator/server.js";
 import type { TlsMaterial } from "../../stack/tls.js";
 import { pooledEmulatorKeys, poolTlsMaterial } from "../harness-pool.js";
@@ -26,11 +28,11 @@ export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}
   // The pooled keys belong to the default seed; a test that names its own seed or key file gets fresh keys.
   const keys =
     options.seed === undefined && options.signingKeysFile === undefined
-      ? await pooledEmulatorKeys(options.keysPerTenant ?? 2)
+      ? await pooledEmulatorKeys(options.keysPerCloud ?? 2)
       : undefined;
   const sim = await startEntraSimulator({
     tls: tls.server,
-    keysPerTenant: 2,
+    keysPerCloud: 2,
     ...(keys === undefined ? {} : { signingKeysFile: keys.file }),
     ...options,
   }).catch(async (err: unknown) => {
@@ -68,4 +70,38 @@ export async function startEmulator(options: Partial<EntraSimulatorOptions> = {}
       await keys?.cleanup();
     },
   };
+}
+
+/**
+ * `Authorization` headers of a Graph token for the tenant's administrator, signed in with the first-party
+ * admin tool (the only way to get `Application.ReadWrite.All`).
+ */
+export async function adminGraphAuth(h: EmulatorHarness, tenant: DirectoryTenant): Promise<{ authorization: string }> {
+  const admin = tenant.users.find((u) => u.isAdmin)!;
+  const signIn = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "password",
+      client_id: ADMIN_TOOL_CLIENT_ID,
+      scope: "https://graph.microsoft.com/.default",
+      username: admin.userPrincipalName,
+      password: admin.password,
+    },
+  });
+  if (signIn.status !== 200) throw new Error(`admin sign-in failed: ${JSON.stringify(signIn.body)}`);
+  return { authorization: `Bearer ${signIn.body.access_token}` };
+}
+
+/** `Authorization` headers of the server app's own Graph token (client credentials, `Directory.Read.All`). */
+export async function appGraphAuth(h: EmulatorHarness, tenant: DirectoryTenant): Promise<{ authorization: string }> {
+  const server = h.sim.directory.findApp(tenant, tenant.serverAppId)!;
+  const res = await h.call("POST", `/${tenant.id}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "client_credentials",
+      client_id: server.appId,
+      client_secret: server.passwordCredentials[0]!.secretText,
+      scope: "https://graph.microsoft.com/.default",
+    },
+  });
+  if (res.status !== 200) throw new Error(`client credentials failed: ${JSON.stringify(res.body)}`);
+  return { authorization: `Bearer ${res.body.access_token}` };
 }

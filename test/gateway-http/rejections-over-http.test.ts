@@ -214,11 +214,12 @@ const CASES: Case[] = [
   },
   {
     reason: "signature_invalid",
-    name: "signed by another tenant's key",
+    name: "signature of another tenant's token",
     status: 401,
     error: "invalid_token",
     request: async () => {
-      // Fabrikam's key, Contoso's kid: the right kid with the wrong key.
+      // Both tenants are signed by the public cloud's one key set (as in Entra): Fabrikam's signature is made
+      // with the right key over other bytes, so it cannot stand for Contoso's header and payload.
       const good = h.stack.entra.mint({ tenantId: contoso.id });
       const other = h.stack.entra.mint({ tenantId: fabrikam.id });
       return {

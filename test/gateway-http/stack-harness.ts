@@ -50,7 +50,7 @@ export async function startStackHarness(options: StackOptions = {}): Promise<Sta
   // The run's TLS material and emulator keys, copied into this stack's state (harness-pool.ts).
   await seedStackState(options.stateDir ?? stateDir, {
     customSeed: options.seed !== undefined,
-    ...(options.entra?.keysPerTenant === undefined ? {} : { keysPerTenant: options.entra.keysPerTenant }),
+    ...(options.entra?.keysPerCloud === undefined ? {} : { keysPerCloud: options.entra.keysPerCloud }),
   });
   const stack = await startStack({ stateDir, logger, ...options });
   const dispatcher = new Agent({ connect: { ca: stack.tls.ca.cert } });

@@ -33,15 +33,47 @@ describe("App ID URI rules (Create Server Application dialog)", () => {
     expect(problems(withUri("api://contoso/ConfigMgrService")).join("\n")).toMatch(/api:\/\/\{tenantId\}\/\{name\}/);
   });
 
-  it("when it is api://{clientId} (the portal default) or has no name, then it is a problem", () => {
-    expect(problems(withUri(`api://${TENANT_A.serverAppId}`)).length).toBe(1);
+  it("when it is api://{clientId} (the portal's default), then it is valid", () => {
+    expect(problems(withUri(`api://${TENANT_A.serverAppId}`))).toEqual([]);
+    expect(problems(withUri(`api://${TENANT_A.serverAppId.toUpperCase()}`))).toEqual([]);
+  });
+
+  it("when it is api://{tenantId}/{clientId}, then it is valid", () => {
+    expect(problems(withUri(`api://${TENANT_A.id}/${TENANT_A.serverAppId}`))).toEqual([]);
+  });
+
+  it("when it is api://{name}/{clientId}, then it is valid", () => {
+    expect(problems(withUri(`api://productapi/${TENANT_A.serverAppId}`))).toEqual([]);
+  });
+
+  it("when it is api://{verified-domain}/{name}, then it is valid", () => {
+    expect(problems(withUri("api://contoso.com/ConfigMgrService"))).toEqual([]);
+  });
+
+  it("when it is https://{tenant}.onmicrosoft.com/{name}, then it is valid", () => {
+    expect(problems(withUri("https://contoso.onmicrosoft.com/ConfigMgrService"))).toEqual([]);
+  });
+
+  it("when it is https://{name}.{verified-domain} with or without a path, then it is valid", () => {
+    expect(problems(withUri("https://configmgr.contoso.com"))).toEqual([]);
+    expect(problems(withUri("https://configmgr.contoso.com/"))).toEqual([]);
+    expect(problems(withUri("https://configmgr.contoso.com/ConfigMgrService"))).toEqual([]);
+  });
+
+  it("when api:// names another client ID or tenant, has no name, or is a bare other GUID, then it is a problem naming the forms", () => {
     expect(problems(withUri(`api://${TENANT_A.id}/`)).length).toBe(1);
+    expect(problems(withUri(`api://${TENANT_A.id}`)).join("\n")).toMatch(/without a path must be api:\/\/\{clientId\}/);
+    expect(problems(withUri(`api://${TENANT_GOV.serverAppId}`)).length).toBe(1);
+    expect(problems(withUri("api://ConfigMgrService")).length).toBe(1);
+    expect(problems(withUri("api://ConfigMgrService/x")).join("\n")).toMatch(/must be one of api:\/\/\{clientId\}/);
   });
 
   it("when https has no domain, no path, a port, a query or is http, then it is a problem", () => {
     for (const uri of [
       "https://localhost/ConfigMgrService",
       "https://contoso.com",
+      "https://contoso.com#x",
+      "https://user@cm.contoso.com/x",
       "https://contoso.com/",
       "https://contoso.com:8443/x",
       "https://contoso.com/x?y=1",

@@ -45,8 +45,8 @@ function mint(subject: Partial<TokenSubject> & Pick<TokenSubject, "version">): s
 
 beforeAll(async () => {
   h = await createHarness();
-  store = createKeyStore({ now: () => h.clock.now(), rotationGraceMs: 86_400_000, keysPerTenant: 2 });
-  await store.ensureTenant(TENANT_A.id);
+  store = createKeyStore({ now: () => h.clock.now(), rotationGraceMs: 86_400_000, keysPerCloud: 2 });
+  await store.ensureTenant(TENANT_A.id, "AzurePublicCloud");
   const published = store.published(TENANT_A.id);
   h.idp.serve(jwksUrl(TENANT_A, 1), { keys: published.map((k) => toPublishedJwk(k, undefined)) });
   h.idp.serve(jwksUrl(TENANT_A, 2), { keys: published.map((k) => toPublishedJwk(k, cloud.keyIssuer)) });

@@ -444,7 +444,7 @@ export interface Harness {
   readonly keys: JwksStore;
   readonly auth: Authenticator;
   readonly config: GatewayConfig;
-  /** The signing key of each tenant. */
+  /** The signing key of each tenant: its cloud's (tenants of one cloud share it). */
   readonly keyOf: Map<string, SigningKey>;
   readonly events: JwksFetchEvent[];
   /** Authenticates `Bearer token` against a path (default `/CCM_STS`). */
@@ -470,10 +470,22 @@ export interface HarnessOptions {
   readonly idpGate?: Promise<void>;
 }
 
-/** Fixed signing keys, drawn once per test file (RSA generation is slow). */
+/**
+ * Fixed signing keys, drawn once per test file (RSA generation is slow): one key per cloud, shared by
+ * every tenant of that cloud, as Entra signs (docs/architecture.md § Tenant isolation).
+ */
 let sharedKeys: Map<string, SigningKey> | undefined;
 function tenantKeys(): Map<string, SigningKey> {
-  sharedKeys ??= new Map([TENANT_A, TENANT_GOV, TENANT_ADMIN, TENANT_DISABLED].map((t) => [t.id, newSigningKey()]));
+  if (sharedKeys === undefined) {
+    const publicCloud = newSigningKey();
+    const usGovernment = newSigningKey();
+    sharedKeys = new Map(
+      [TENANT_A, TENANT_GOV, TENANT_ADMIN, TENANT_DISABLED].map((t) => [
+        t.id,
+        t === TENANT_GOV ? usGovernment : publicCloud,
+      ]),
+    );
+  }
   return sharedKeys;
 }
 
