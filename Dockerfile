@@ -36,17 +36,19 @@ COPY stack ./stack
 COPY bench ./bench
 RUN npx tsc -p tsconfig.build.json
 
-# --- deps: production dependencies only -------------------------------------------------------------------
+# --- deps: production dependencies only: exactly what gateway/ imports (package.json "dependencies"; the
+# simulators' packages are devDependencies; test/operations/image-ships-only-gateway-imports.test.ts) -----
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- stack: the whole simulated stack, for compose.yaml (not a production image) ----------------------------
+# The simulators need devDependencies (jose, @peculiar/x509, …), so it takes the build stage's packages.
 FROM ${NODE_IMAGE} AS stack
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 RUN mkdir -p /state && chown node:node /state

@@ -340,8 +340,7 @@ async function carryOut(
   ctx.out(
     `Added service ${JSON.stringify(plan.name)} (${plan.type}, ${plan.environment}, tenant ${tenantName}) to ${ctx.configPath}.`,
   );
-  await notifyGateway(ctx, "add");
-  return 0;
+  return notifyGateway(ctx, "add");
 }
 
 /**
@@ -349,18 +348,25 @@ async function carryOut(
  *
  * @param ctx the command context
  * @param command the subcommand, for the gateway's log
+ * @returns the command's exit code: 0, or 1 when the gateway answered with an error (e.g. a refused admin key)
  */
-export async function notifyGateway(ctx: CommandContext, command: string): Promise<void> {
+export async function notifyGateway(ctx: CommandContext, command: string): Promise<number> {
   const apply = ctx.io.applyToRunningGateway;
-  const reloaded =
-    apply === undefined
-      ? false
-      : await apply({ kind: "configWritten", path: ctx.configPath, command }).catch(() => false);
+  let reloaded = false;
+  try {
+    reloaded = apply === undefined ? false : await apply({ kind: "configWritten", path: ctx.configPath, command });
+  } catch (err) {
+    ctx.err(
+      `${(err as Error).message}\n${ctx.configPath} was written; a running gateway applies it on its next configuration reload (file watch or SIGHUP).`,
+    );
+    return 1;
+  }
   ctx.out(
     reloaded
       ? "The running gateway reloaded the configuration."
       : "A running gateway applies the change on its next configuration reload (file watch or SIGHUP).",
   );
+  return 0;
 }
 
 function draftWebApp(plan: AddPlan, reused: AzureService | undefined): Record<string, unknown> {

@@ -2,7 +2,9 @@
  * Plugs the admin API into the services CLI's seam (`gateway-seam.ts`): with `ENTRA_GATEWAY_ADMIN_URL` set,
  * tenant flags go through `POST /tenants/{id}/disable|enable` (the gateway writes the file and every worker
  * applies it before the call returns) and written configurations through `POST /config/reload`. Without it,
- * or when no gateway answers, the CLI edits the file and a running gateway picks it up by its file watch.
+ * or when no gateway answers (connection refused), the CLI edits the file and a running gateway picks it up
+ * by its file watch. Any other answer — a refused admin key (401) above all — is an error, never a reason to
+ * go around the gateway.
  *
  * Environment: `ENTRA_GATEWAY_ADMIN_URL` (e.g. `https://127.0.0.1:9444`), `ENTRA_GATEWAY_ADMIN_KEY` or
  * `ENTRA_GATEWAY_ADMIN_KEY_FILE` (default `.state/admin.key`), `ENTRA_GATEWAY_ADMIN_CA` (PEM file to trust
@@ -51,6 +53,11 @@ export function adminApplyFromEnv(
       });
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return true;
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        throw new Error(
+          `the admin API at ${base} refused the admin key (HTTP ${res.statusCode}): check ${ADMIN_ENV.key} or ${ADMIN_ENV.keyFile} (the key in the gateway's state directory, admin.key); nothing was changed through it`,
+        );
+      }
       throw new Error(`admin API ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`);
     } catch (err) {
       const code =

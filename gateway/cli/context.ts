@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { loadConfigFileSync } from "../config/load.js";
+import { loadConfigFileSync, yamlErrorProblems } from "../config/load.js";
 import { AzureServiceSchema, type ParsedAzureService } from "../config/schema.js";
 import { type AzureService, formatProblems, type GatewayConfig, type ValidateOptions } from "../config/validate.js";
 import { parseConfigDocument } from "../config/write.js";
@@ -34,8 +34,20 @@ export interface CommandContext {
   readonly configDir: string;
   /** Options for `validateConfig` / `editConfigFile` (environment, clock). */
   readonly validateOptions: ValidateOptions;
+  /**
+   * `--json`: stdout carries one JSON document at the end (`{ok, command, …fields, messages, errors}`); the
+   * lines of {@link CommandContext.out} and {@link CommandContext.err} go to stderr as they happen (a person
+   * may have to act on them, e.g. a device code) and into `messages` / `errors`.
+   */
+  readonly json: boolean;
+  /** Where questions go: stdout, or stderr with `--json`. */
+  readonly promptOutput: NodeJS.WritableStream;
   out(line?: string): void;
   err(line: string): void;
+  /** Adds fields to the `--json` document (ignored without `--json`). */
+  result(fields: Readonly<Record<string, unknown>>): void;
+  /** The `--json` document for this exit code. */
+  jsonDocument(command: string, exitCode: number): Record<string, unknown>;
 }
 
 /** Environment variable naming the configuration file when `--config` is not given. */
@@ -46,14 +58,22 @@ export const CONFIG_ENV_VAR = "ENTRA_GATEWAY_CONFIG";
  *
  * @param io the invocation's streams
  * @param configFlag the `--config` value, if any
+ * @param json whether `--json` was given
  * @returns the context, or undefined when no configuration file is named
  */
-export function createCommandContext(io: ServicesIo, configFlag: string | undefined): CommandContext | undefined {
+export function createCommandContext(
+  io: ServicesIo,
+  configFlag: string | undefined,
+  json = false,
+): CommandContext | undefined {
   const cwd = io.cwd ?? process.cwd();
   const given = configFlag ?? io.env[CONFIG_ENV_VAR];
   if (given === undefined || given === "") return undefined;
   const configPath = resolve(cwd, given);
   const now = io.now ?? Date.now;
+  const messages: string[] = [];
+  const errors: string[] = [];
+  const fields: Record<string, unknown> = {};
   return {
     io,
     now,
@@ -61,12 +81,28 @@ export function createCommandContext(io: ServicesIo, configFlag: string | undefi
     configPath,
     configDir: dirname(configPath),
     validateOptions: { env: io.env, now },
+    json,
+    promptOutput: json ? io.stderr : io.stdout,
     out: (line = "") => {
-      io.stdout.write(`${line}\n`);
+      if (json) messages.push(line);
+      (json ? io.stderr : io.stdout).write(`${line}\n`);
     },
     err: (line) => {
+      if (json) errors.push(line);
       io.stderr.write(`${line}\n`);
     },
+    result: (more) => {
+      Object.assign(fields, more);
+    },
+    jsonDocument: (command, exitCode) => ({
+      ok: exitCode === 0,
+      command,
+      exitCode,
+      configFile: configPath,
+      ...fields,
+      messages,
+      errors,
+    }),
   };
 }
 
@@ -89,7 +125,7 @@ export interface ServiceEntry {
 export async function readServiceEntries(path: string): Promise<ServiceEntry[]> {
   const text = await readFile(path, "utf8");
   const doc = parseConfigDocument(text);
-  if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors.map((e) => e.message).join("; ")}`);
+  if (doc.errors.length > 0) throw new Error(yamlErrorProblems(doc.errors, text, path).join("; "));
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const list =
     typeof raw === "object" && raw !== null && Array.isArray((raw as { azureServices?: unknown }).azureServices)
@@ -113,13 +149,58 @@ export async function readServiceEntries(path: string): Promise<ServiceEntry[]> 
 }
 
 /**
- * The named service (case-insensitive).
+ * Finds one service by what an operator knows it by: its service name, else its tenant ID, else its tenant
+ * domain (all case-insensitive). A tenant ID or domain that several services share is ambiguous: the error
+ * lists their names.
  *
- * @param entries as read by {@link readServiceEntries}
- * @param name the service name
+ * @param services the candidates (a service without a tenant, e.g. one that does not parse, matches by name only)
+ * @param key the name, tenant ID or tenant domain typed on the command line
+ * @returns the service, or why none was chosen
  */
-export function findEntry(entries: readonly ServiceEntry[], name: string): ServiceEntry | undefined {
-  return entries.find((e) => e.name?.toLowerCase() === name.toLowerCase());
+export function matchService<T extends { readonly name: string | undefined; readonly tenant?: NamedTenant }>(
+  services: readonly T[],
+  key: string,
+): { readonly found: T } | { readonly error: string } {
+  const wanted = key.toLowerCase();
+  const byName = services.find((s) => s.name?.toLowerCase() === wanted);
+  if (byName !== undefined) return { found: byName };
+  for (const field of ["id", "name"] as const) {
+    const matches = services.filter((s) => s.tenant?.[field].toLowerCase() === wanted);
+    if (matches.length === 1 && matches[0] !== undefined) return { found: matches[0] };
+    if (matches.length > 1) {
+      return {
+        error: `${JSON.stringify(key)} is the tenant ${field === "id" ? "ID" : "domain"} of ${matches.length} services (${matches.map((m) => JSON.stringify(m.name)).join(", ")}): name one of them`,
+      };
+    }
+  }
+  return { error: `no service named ${JSON.stringify(key)} (by service name, tenant domain or tenant ID)` };
+}
+
+interface NamedTenant {
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * The entry {@link matchService} finds (by service name, tenant ID or tenant domain); prints why not and
+ * returns undefined otherwise.
+ *
+ * @param ctx the command context
+ * @param entries as read by {@link readServiceEntries}
+ * @param key the name, tenant ID or tenant domain
+ */
+export function findEntry(
+  ctx: CommandContext,
+  entries: readonly ServiceEntry[],
+  key: string,
+): ServiceEntry | undefined {
+  const match = matchService(
+    entries.map((e) => ({ name: e.name, ...(e.service === undefined ? {} : { tenant: e.service.tenant }), entry: e })),
+    key,
+  );
+  if ("found" in match) return match.found.entry;
+  ctx.err(`${match.error} in ${ctx.configPath}`);
+  return undefined;
 }
 
 /**
@@ -139,11 +220,11 @@ export function reportProblems(ctx: CommandContext, problems: readonly string[])
 }
 
 /**
- * Loads the configuration (which must validate as it is) and finds a service by name, case-insensitively;
- * prints why not and returns undefined otherwise.
+ * Loads the configuration (which must validate as it is) and finds a service by name, tenant ID or tenant
+ * domain ({@link matchService}); prints why not and returns undefined otherwise.
  *
  * @param ctx the command context
- * @param name the service name
+ * @param name the service name, tenant ID or tenant domain
  */
 export function loadNamedService(
   ctx: CommandContext,
@@ -155,10 +236,10 @@ export function loadNamedService(
     reportProblems(ctx, current.problems);
     return undefined;
   }
-  const service = current.config.azureServices.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  if (service === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)}`);
+  const match = matchService(current.config.azureServices, name);
+  if ("error" in match) {
+    ctx.err(match.error);
     return undefined;
   }
-  return { config: current.config, service };
+  return { config: current.config, service: match.found };
 }

@@ -5,7 +5,8 @@
  *
  * To plug in the admin API, pass `applyToRunningGateway` in the `services` command's `io` (`services.ts`),
  * e.g. a function that calls `POST {adminUrl}/tenants/{tenantId}/disable|enable` or `POST /config/reload`
- * with the admin key and answers true on 2xx, false when no gateway answers.
+ * with the admin key and answers true on 2xx, false when no gateway answers, and throws on any other
+ * answer (a refused admin key is an error, never a reason to edit the file behind the gateway's back).
  */
 
 /** A change the running gateway may apply itself. */
@@ -29,7 +30,8 @@ export type ServiceChange =
  *
  * For `tenantAuthentication`, true means the gateway applied it *and* persisted it (the admin API writes
  * the file through `gateway/config/write.ts`), so the CLI must not write the file itself; false means no
- * gateway took it (not running, unreachable), and the CLI edits the file.
+ * gateway took it (not running, unreachable), and the CLI edits the file. A throw (the gateway answered with
+ * an error, e.g. 401 for a wrong admin key) fails the command with nothing changed.
  * For `configWritten`, true means the gateway reloaded the new file.
  */
 export type ApplyToRunningGateway = (change: ServiceChange) => Promise<boolean>;

@@ -253,6 +253,5 @@ async function writeRenewal(
   ctx.out(
     `Updated ${sharing.map((s) => JSON.stringify(s.name)).join(", ")} in ${ctx.configPath}: secret ${"fromFile" in source ? `file ${source.fromFile}` : "fromEnv" in source ? `environment variable ${source.fromEnv}` : "inline"}, expires ${expiry}.`,
   );
-  await notifyGateway(ctx, "renew-secret");
-  return 0;
+  return notifyGateway(ctx, "renew-secret");
 }

@@ -10,7 +10,7 @@
  */
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { type CommandSpec, type OptionSpecs, parseCommandLine, stringOption, writeJson } from "../command-line.js";
 import { loadConfigFileSync } from "../config/load.js";
 import { editConfigFile, removeService } from "../config/write.js";
 import { createFileTenantStateStore, TENANT_STATE_FILE } from "../state/tenant-state.js";
@@ -37,11 +37,10 @@ import { verifyNativeApp, verifyWebApp } from "./verify-app.js";
 export type { ServicesIo } from "./context.js";
 export type { ApplyToRunningGateway, ServiceChange } from "./gateway-seam.js";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+type Options = OptionSpecs;
 
 const COMMON: Options = {
   config: { type: "string", short: "c" },
-  help: { type: "boolean", short: "h" },
 };
 const ENTRA: Options = {
   "graph-url": { type: "string" },
@@ -57,8 +56,8 @@ const SECRET_OUT: Options = {
 };
 
 const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1; usage: string }>> = {
-  list: { options: { ...COMMON, json: { type: "boolean" } }, positional: 0, usage: "list [--json]" },
-  show: { options: { ...COMMON, json: { type: "boolean" } }, positional: 1, usage: "show NAME [--json]" },
+  list: { options: COMMON, positional: 0, usage: "list [--json]" },
+  show: { options: COMMON, positional: 1, usage: "show NAME [--json]" },
   add: {
     options: {
       ...COMMON,
@@ -115,10 +114,16 @@ const SUBCOMMANDS: Readonly<Record<string, { options: Options; positional: 0 | 1
   "update-app-settings": { options: { ...COMMON, ...ENTRA }, positional: 1, usage: "update-app-settings NAME" },
   "disable-auth": { options: { ...COMMON, ...STATE }, positional: 1, usage: "disable-auth NAME [--state-dir DIR]" },
   "enable-auth": { options: { ...COMMON, ...STATE }, positional: 1, usage: "enable-auth NAME [--state-dir DIR]" },
-  remove: { options: COMMON, positional: 1, usage: "remove NAME" },
+  remove: {
+    options: { ...COMMON, yes: { type: "boolean", short: "y" } },
+    positional: 1,
+    usage: "remove NAME [--yes]",
+  },
 };
 
 const HELP = `Usage: entra-gateway services <command> [options]   (the Azure Services Wizard)
+
+NAME is a service name, a tenant domain (contoso.onmicrosoft.com) or a tenant ID.
 
 Commands:
   list [--json]                 services, tenants, apps, flags and secret expiry status
@@ -130,10 +135,14 @@ Commands:
   disable-auth NAME             refuse the tenant's tokens (CM 2010+ "Disable Microsoft Entra authentication"):
                                 runtime state of the running gateway, else in --state-dir (default .state)
   enable-auth NAME              accept them again
-  remove NAME                   remove the connection (the app registrations in Entra ID are left alone)
+  remove NAME [--yes]           remove the connection (the app registrations in Entra ID are left alone);
+                                asks first on a terminal, refuses without one unless --yes
 
 Common options:
   -c, --config FILE             the configuration file (default $${CONFIG_ENV_VAR})
+  --json                        one JSON document on stdout ({ok, command, …, messages, errors});
+                                messages and questions go to stderr
+  -h, --help                    this text
   --graph-url URL               Microsoft Graph origin (default https://graph.microsoft.com or .us)
   --admin-client-id GUID        public client for administrator sign-in (default Microsoft Azure PowerShell)
 
@@ -180,44 +189,48 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
     write(io.stderr, `unknown command ${JSON.stringify(name)}\n\n${HELP}`);
     return 2;
   }
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, options: sub.options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (err) {
-    write(io.stderr, `${(err as Error).message}\nusage: entra-gateway services ${sub.usage}`);
-    return 2;
-  }
+  const spec: CommandSpec = {
+    usage: `usage: entra-gateway services ${sub.usage}`,
+    help: HELP,
+    options: sub.options,
+    positionals: { min: sub.positional, max: sub.positional },
+  };
+  const parsed = parseCommandLine(spec, rest, io);
+  if (parsed.exitCode !== undefined) return parsed.exitCode;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    write(io.stdout, HELP);
-    return 0;
-  }
-  if (positionals.length !== sub.positional) {
-    write(io.stderr, `usage: entra-gateway services ${sub.usage}`);
-    return 2;
-  }
-  const ctx = createCommandContext(io, typeof values.config === "string" ? values.config : undefined);
+  const ctx = createCommandContext(io, stringOption(values, "config"), parsed.json);
   if (ctx === undefined) {
     write(io.stderr, `no configuration file: give --config FILE or set ${CONFIG_ENV_VAR}`);
     return 2;
   }
-  const target = positionals[0] ?? "";
+  const code = await runSubcommand(name, ctx, values, positionals[0] ?? "", spec);
+  if (ctx.json) writeJson(io.stdout, ctx.jsonDocument(name, code));
+  return code;
+}
+
+async function runSubcommand(
+  name: string,
+  ctx: CommandContext,
+  values: AddFlags,
+  target: string,
+  spec: CommandSpec,
+): Promise<number> {
   const entra = {
-    graphUrl: typeof values["graph-url"] === "string" ? values["graph-url"] : undefined,
-    adminClientId: typeof values["admin-client-id"] === "string" ? values["admin-client-id"] : undefined,
+    graphUrl: stringOption(values, "graph-url"),
+    adminClientId: stringOption(values, "admin-client-id"),
   };
   try {
     switch (name) {
       case "list":
-        return await listServices(ctx, values.json === true);
+        return await listServices(ctx);
       case "show":
-        return await showService(ctx, target, values.json === true);
+        return await showService(ctx, target);
       case "add":
         return await runAdd(ctx, values, entra);
       case "verify":
         return await verifyService(ctx, target, entra.graphUrl);
       case "renew-secret": {
-        const prompter = wantsPrompts(io, values) ? createPrompter(io.stdin, io.stdout) : undefined;
+        const prompter = wantsPrompts(ctx.io, values) ? createPrompter(ctx.io.stdin, ctx.promptOutput) : undefined;
         try {
           return await renewSecret(ctx, target, { flags: values, ...entra, prompter });
         } finally {
@@ -231,13 +244,13 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
       case "enable-auth":
         return await setAuthentication(ctx, target, false, stateDirOf(ctx, values["state-dir"]));
       case "remove":
-        return await removeConnection(ctx, target);
+        return await removeConnection(ctx, target, values.yes === true);
       default:
         return 2;
     }
   } catch (err) {
     if (err instanceof PlanError) {
-      ctx.err(`${err.message}\nusage: entra-gateway services ${sub.usage}`);
+      ctx.err(`${err.message}\n${spec.usage}`);
       return 2;
     }
     if (err instanceof InputEndedError) {
@@ -250,7 +263,11 @@ export async function runServicesCommand(argv: string[], io: ServicesIo): Promis
 }
 
 function wantsPrompts(io: ServicesIo, values: AddFlags): boolean {
-  return values.interactive === true || (io.stdin as { isTTY?: boolean }).isTTY === true;
+  return values.interactive === true || isTerminal(io);
+}
+
+function isTerminal(io: ServicesIo): boolean {
+  return (io.stdin as { isTTY?: boolean }).isTTY === true;
 }
 
 async function runAdd(
@@ -261,7 +278,7 @@ async function runAdd(
   let plan: AddPlan;
   if (wantsPrompts(ctx.io, values)) {
     const current = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
-    const prompter: Prompter = createPrompter(ctx.io.stdin, ctx.io.stdout);
+    const prompter: Prompter = createPrompter(ctx.io.stdin, ctx.promptOutput);
     try {
       plan = await planInteractively(
         prompter,
@@ -286,11 +303,11 @@ async function runAdd(
   return addService(ctx, plan, entra);
 }
 
-async function listServices(ctx: CommandContext, json: boolean): Promise<number> {
+async function listServices(ctx: CommandContext): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
   const parsed = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
   const views = viewServices(parsed, ctx.now());
-  if (json) ctx.out(JSON.stringify({ services: views }, null, 2));
+  if (ctx.json) ctx.result({ services: views });
   else if (views.length === 0) ctx.out(`No services in ${ctx.configPath}. Add one with: services add`);
   else ctx.out(renderTable(views));
   for (const e of entries) {
@@ -299,7 +316,7 @@ async function listServices(ctx: CommandContext, json: boolean): Promise<number>
     }
   }
   const attention = views.filter((v) => v.webApp.secretStatus === "expired" || v.webApp.secretStatus === "expiring");
-  if (!json) {
+  if (!ctx.json) {
     for (const v of attention) {
       ctx.err(
         `warning: the web app secret of ${JSON.stringify(v.name)} ${v.webApp.secretStatus === "expired" ? "has expired" : "expires within 30 days"} (${v.webApp.secretExpiry}): services renew-secret ${JSON.stringify(v.name)}`,
@@ -309,13 +326,10 @@ async function listServices(ctx: CommandContext, json: boolean): Promise<number>
   return 0;
 }
 
-async function showService(ctx: CommandContext, name: string, json: boolean): Promise<number> {
+async function showService(ctx: CommandContext, name: string): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
-  const entry = findEntry(entries, name);
-  if (entry === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
-    return 1;
-  }
+  const entry = findEntry(ctx, entries, name);
+  if (entry === undefined) return 1;
   if (entry.service === undefined) {
     ctx.err(`service ${JSON.stringify(name)} is not valid: ${entry.problems.join("; ")}`);
     return 1;
@@ -323,7 +337,8 @@ async function showService(ctx: CommandContext, name: string, json: boolean): Pr
   const all = entries.flatMap((e) => (e.service === undefined ? [] : [e.service]));
   const view = viewServices(all, ctx.now()).find((v) => v.name === entry.service?.name);
   if (view === undefined) return 1;
-  ctx.out(json ? JSON.stringify(view, null, 2) : renderDetails(view, ctx.now()));
+  if (ctx.json) ctx.result({ service: view });
+  else ctx.out(renderDetails(view, ctx.now()));
   return 0;
 }
 
@@ -375,7 +390,8 @@ function stateDirOf(ctx: CommandContext, flag: unknown): string {
 /**
  * Disable/enable is runtime tenant state, never a file edit (docs/operations.md § Runtime tenant state):
  * through the running gateway's admin API when one answers, else written to the state directory, where a
- * running gateway sees it at once (it watches the file) and a stopped one at its next start.
+ * running gateway sees it at once (it watches the file) and a stopped one at its next start. An admin API
+ * that answers with an error (a refused key above all) fails the command: nothing is written around it.
  */
 async function setAuthentication(
   ctx: CommandContext,
@@ -383,10 +399,11 @@ async function setAuthentication(
   disabled: boolean,
   stateDir: string,
 ): Promise<number> {
-  const entry = findEntry(await readServiceEntries(ctx.configPath), name);
-  const service = entry?.service;
+  const entry = findEntry(ctx, await readServiceEntries(ctx.configPath), name);
+  if (entry === undefined) return 1;
+  const service = entry.service;
   if (service === undefined) {
-    ctx.err(`no valid service named ${JSON.stringify(name)} in ${ctx.configPath}`);
+    ctx.err(`service ${JSON.stringify(entry.name)} is not valid: ${entry.problems.join("; ")}`);
     return 1;
   }
   if (service.type !== "cloudManagement") {
@@ -398,14 +415,13 @@ async function setAuthentication(
   const verb = disabled ? "disabled" : "enabled";
   const apply = ctx.io.applyToRunningGateway;
   if (apply !== undefined) {
+    // false: no gateway answers there (edit the file instead); any answer other than 2xx throws — a refused
+    // admin key is an error to fix, never a reason to go around the gateway.
     const applied = await apply({
       kind: "tenantAuthentication",
       serviceName: service.name,
       tenantId: service.tenant.id,
       disabled,
-    }).catch((err: Error) => {
-      ctx.err(`The running gateway did not take the change (${err.message}); writing the state directory instead.`);
-      return false;
     });
     if (applied) {
       ctx.out(
@@ -437,12 +453,27 @@ function cliActor(ctx: CommandContext): string {
   return `services CLI (${user.slice(0, 64)} on ${hostname().slice(0, 64)})`;
 }
 
-async function removeConnection(ctx: CommandContext, name: string): Promise<number> {
+async function removeConnection(ctx: CommandContext, name: string, confirmed: boolean): Promise<number> {
   const entries = await readServiceEntries(ctx.configPath);
-  const entry = findEntry(entries, name);
-  if (entry === undefined) {
-    ctx.err(`no service named ${JSON.stringify(name)} in ${ctx.configPath}`);
-    return 1;
+  const entry = findEntry(ctx, entries, name);
+  if (entry === undefined) return 1;
+  const what = `the connection ${JSON.stringify(entry.name)}${entry.service === undefined ? "" : ` (tenant ${entry.service.tenant.name}, ${entry.service.tenant.id})`}`;
+  if (!confirmed) {
+    if (!isTerminal(ctx.io)) {
+      ctx.err(
+        `services remove: not removing ${what} without confirmation: there is no terminal to ask on; add --yes to remove it.`,
+      );
+      return 2;
+    }
+    const prompter = createPrompter(ctx.io.stdin, ctx.promptOutput);
+    try {
+      if (!(await prompter.confirm(`Remove ${what} from ${ctx.configPath}?`, false))) {
+        ctx.out("Nothing was changed.");
+        return 1;
+      }
+    } finally {
+      prompter.close();
+    }
   }
   const result = await editConfigFile(
     ctx.configPath,
@@ -470,6 +501,5 @@ async function removeConnection(ctx: CommandContext, name: string): Promise<numb
       ctx.out(`The secret file ${s.webApp.secret.fromFile} is left in place; delete it when the app is gone.`);
     }
   }
-  await notifyGateway(ctx, "remove");
-  return 0;
+  return notifyGateway(ctx, "remove");
 }

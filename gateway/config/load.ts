@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
-import { parseDocument } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import { type ValidateOptions, type ValidationResult, validateConfig } from "./validate.js";
 
 /** Options of {@link loadConfigFile}; `baseDir` defaults to the file's directory. */
@@ -28,14 +28,37 @@ export function parseConfigText(
     try {
       return { ok: true, value: JSON.parse(text) as unknown };
     } catch (err) {
-      return { ok: false, problems: [`${fileName}: not valid JSON (${(err as Error).message})`] };
+      const message = (err as Error).message;
+      // V8 names the offset ("… at position 42"); newer versions add "(line 3 column 5)" themselves.
+      const offset = /at position (\d+)/.exec(message)?.[1];
+      const where = offset === undefined ? fileName : `${fileName}:${lineColumn(text, Number(offset))}`;
+      return { ok: false, problems: [`${where}: not valid JSON (${message})`] };
     }
   }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => `${fileName}: ${e.message}`) };
+    return { ok: false, problems: yamlErrorProblems(doc.errors, text, fileName) };
   }
   return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
+}
+
+/**
+ * YAML syntax errors as problems that name the place: `gateway.yaml:12:5: Map keys must be unique`.
+ *
+ * @param errors the document's errors (`parseDocument(…).errors`)
+ * @param text the source they point into
+ * @param fileName the file, for the message
+ */
+export function yamlErrorProblems(errors: readonly YAMLError[], text: string, fileName: string): string[] {
+  return errors.map((e) => `${fileName}:${lineColumn(text, e.pos[0])}: ${e.message.split("\n")[0]}`);
+}
+
+/** `line:column` (both 1-based) of an offset into `text`. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lineStart = before.lastIndexOf("\n") + 1;
+  const line = before.split("\n").length;
+  return `${line}:${before.length - lineStart + 1}`;
 }
 
 /**

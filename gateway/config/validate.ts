@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { z } from "zod";
+import { closestKey, knownKeysAt } from "./did-you-mean.js";
 import {
   type AuthSettings,
   AzureServiceSchema,
@@ -282,7 +283,14 @@ class Context {
     for (const issue of issues) {
       const where = prefix + formatPath(issue.path);
       if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) this.problem(joinPath(where, key), "unknown key");
+        const known = knownKeysAt(ConfigSchema, issue.path);
+        for (const key of issue.keys) {
+          const suggestion = closestKey(key, known);
+          this.problem(
+            joinPath(where, key),
+            suggestion === undefined ? "unknown key" : `unknown key (did you mean ${suggestion}?)`,
+          );
+        }
       } else {
         this.problem(where === "" ? "(root)" : where, issue.message);
       }

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "yaml";
+import { yamlErrorProblems } from "./load.js";
 import { type GatewayConfig, type ValidateOptions, validateConfig } from "./validate.js";
 
 /** Thrown by an edit function to refuse the edit with a message (e.g. "no service named X"). */
@@ -77,7 +78,7 @@ async function editNow(full: string, edit: (doc: Document) => void, options: Edi
   }
   const doc = parseConfigDocument(text);
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => `${full}: ${e.message}`), warnings: [] };
+    return { ok: false, problems: yamlErrorProblems(doc.errors, text, full), warnings: [] };
   }
   try {
     edit(doc);

@@ -2,7 +2,8 @@
  * The gateway's Prometheus metrics (docs/operations.md § Metrics), in two groups:
  *
  * - {@link createRequestMetrics}: what one serving process sees — requests, auth and upstream latency, JWKS
- *   fetches and key state, verdict caches, the upstream pool, token age at first verification. In a
+ *   fetches and key state, verdict caches, the upstream pool, token age at first verification, and the
+ *   process itself (CPU, memory, event-loop lag: `process-metrics.ts`). In a
  *   `--workers N` cluster every worker has its own and the primary aggregates them (prom-client
  *   `AggregatorRegistry`); each metric names how it aggregates.
  * - {@link createControlMetrics}: what the process that owns the configuration sees — reloads, admin
@@ -20,6 +21,7 @@ import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/validate.js";
 import type { UpstreamClient } from "../http/proxy.js";
 import type { RequestOutcome } from "../http/proxy-route.js";
+import { collectProcessMetrics } from "./process-metrics.js";
 import { secretExpiryStatus } from "./secret-expiry.js";
 
 /** Label value for "no reason" / "no tenant". */
@@ -167,6 +169,7 @@ function childCache3<T>(make: (a: string, b: string, c: string) => T) {
  * metrics.attach(gw);
  */
 export function createRequestMetrics(registry: Registry): RequestMetrics {
+  collectProcessMetrics(registry);
   const registers = [registry];
   let sources: { authenticator: Authenticator; upstream: UpstreamClient } | undefined;
 

@@ -93,6 +93,6 @@ describe("services disable-auth / enable-auth", () => {
   it("when the service does not exist, then it says so and exits 1", async () => {
     const run = await runCli(w, ["enable-auth", "Nope"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('no valid service named "Nope"');
+    expect(run.stderr).toContain('no service named "Nope"');
   });
 });

@@ -61,7 +61,7 @@ describe("services add (import) with verify", () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("environment variable CONTOSO_SECRET is not set");
     expect(second.stderr).toContain("set the environment variables the configuration references");
-    const cleanup = await runCli(w, ["remove", "Contoso"], { env: { CONTOSO_SECRET: "x" } });
+    const cleanup = await runCli(w, ["remove", "Contoso", "--yes"], { env: { CONTOSO_SECRET: "x" } });
     expect(cleanup.code).toBe(0);
   });
 
@@ -101,7 +101,7 @@ describe("services add (import) with verify", () => {
 
     const show = await runCli(w, ["show", "Contoso", "--json"], { env: { CONTOSO_SECRET: secret } });
     expect(show.code).toBe(0);
-    expect(JSON.parse(show.stdout)).toMatchObject({
+    expect(JSON.parse(show.stdout).service).toMatchObject({
       name: "Contoso",
       type: "cloudManagement",
       tenant: { id: t.id, name: t.name },

@@ -68,7 +68,7 @@ describe("services list and show", () => {
     expect(run.stdout).toContain(`ms-appx-web://Microsoft.AAD.BrokerPlugin/${t.clientAppId}`);
     expect(run.stdout).toMatch(/Secret expiry:\s+expires on 2026-01-20 \(in 19 days\): renew it soon/);
     const tailspin = await runCli(w, ["show", "Tailspin", "--json"], { now: () => NOW });
-    expect(JSON.parse(tailspin.stdout)).toMatchObject({
+    expect(JSON.parse(tailspin.stdout).service).toMatchObject({
       adminServiceManagement: true,
       environment: "AzureUSGovernmentCloud",
     });

@@ -18,7 +18,7 @@ describe("services remove", () => {
   it("when a service is removed, then it leaves the file, the other stays, and the app registrations are left alone (and it says so)", async () => {
     const t = w.tenant("contoso.onmicrosoft.com");
     const appsBefore = t.apps.map((a) => a.appId);
-    const run = await runCli(w, ["remove", "Contoso"]);
+    const run = await runCli(w, ["remove", "Contoso", "--yes"]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Removed the connection "Contoso"');
@@ -34,7 +34,7 @@ describe("services remove", () => {
 
   it("when the service does not exist, then nothing changes and the exit code is 1", async () => {
     const before = await w.readConfig();
-    const run = await runCli(w, ["remove", "Contoso"]);
+    const run = await runCli(w, ["remove", "Contoso", "--yes"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('no service named "Contoso"');
     expect(await w.readConfig()).toBe(before);

@@ -11,7 +11,9 @@ describe("configuration: unknown keys refused", () => {
     const raw = baseConfigInput();
     const services = raw.azureServices as Record<string, unknown>[];
     services[0] = { ...services[0], disableAuthentification: true };
-    expect(problems(check(raw))).toContain("azureServices[0].disableAuthentification: unknown key");
+    expect(problems(check(raw))).toContain(
+      "azureServices[0].disableAuthentification: unknown key (did you mean disableAuthentication?)",
+    );
   });
 
   it("when keys are unknown in auth, jwks, routes, upstream, listen, environments and secrets, then each is listed", () => {

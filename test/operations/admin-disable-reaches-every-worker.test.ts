@@ -122,5 +122,8 @@ describe("admin API with --workers 2", () => {
     );
     expect(metricValue(text, "entra_gateway_workers")).toBe(2);
     expect(metricValue(text, "entra_gateway_admin_requests_total", { action: "tenant.disable", result: "ok" })).toBe(1);
+    // Process and event-loop metrics come from the workers, aggregated once (not one series per worker).
+    expect(text.match(/^entra_gateway_nodejs_eventloop_lag_seconds /gm)).toHaveLength(1);
+    expect(metricValue(text, "entra_gateway_process_resident_memory_bytes")).toBeGreaterThan(0);
   });
 });

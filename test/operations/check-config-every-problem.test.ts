@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../gateway/main.js";
+import { runMain } from "../cli/run-main.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -14,26 +13,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 async function check(text: string) {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(file, text);
-  let out = "";
-  let err = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _e, cb) {
-        append(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(["check-config", file], {
-    stdin: process.stdin,
-    stdout: sink((s) => {
-      out += s;
-    }),
-    stderr: sink((s) => {
-      err += s;
-    }),
-    env: {},
-  });
-  return { code, out, err };
+  return runMain(["check-config", file]);
 }
 
 describe("check-config", () => {

@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { REJECTION_REASONS, REJECTION_TABLE } from "../../gateway/auth/rejection.js";
+import { createControlMetrics, createRequestMetrics } from "../../gateway/observability/metrics.js";
 
 const DOC = join(import.meta.dirname, "../../docs/operations.md");
 
@@ -42,6 +44,17 @@ describe("docs/operations.md", () => {
     const code = await readFile(join(import.meta.dirname, "../../gateway/observability/metrics.ts"), "utf8");
     const names = [...code.matchAll(/name: "(entra_gateway_\w+)"/g)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(15);
+    for (const name of names) expect(text, name).toContain(`\`${name}\``);
+  });
+
+  it("when a serving process registers its metrics, then the docs list each, the process and event-loop metrics included", async () => {
+    const text = section(await readFile(DOC, "utf8"), "## Metrics");
+    const registry = new Registry();
+    createRequestMetrics(registry);
+    createControlMetrics(registry);
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toContain("entra_gateway_nodejs_eventloop_lag_p99_seconds");
+    expect(names).toContain("entra_gateway_process_resident_memory_bytes");
     for (const name of names) expect(text, name).toContain(`\`${name}\``);
   });
 });

@@ -41,6 +41,10 @@ describe("metrics", () => {
       "entra_gateway_tenant_enabled",
       "entra_gateway_config_reloads_total",
       "entra_gateway_workers",
+      "entra_gateway_process_cpu_seconds_total",
+      "entra_gateway_process_resident_memory_bytes",
+      "entra_gateway_nodejs_eventloop_lag_seconds",
+      "entra_gateway_nodejs_eventloop_lag_p99_seconds",
     ]) {
       expect(text, name).toMatch(new RegExp(`^${name}[{ ]`, "m"));
     }
