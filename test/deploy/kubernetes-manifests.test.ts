@@ -70,17 +70,6 @@ function normalise(value: unknown): unknown {
   return typeof value === "string" ? value.replace(/^(entra-gateway-[a-z-]+)-[a-z0-9]{10}$/, "$1") : value;
 }
 
-/** Finds a key anywhere in a value (the drain deadline's place in the configuration is not ours to fix). */
-function findKey(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== "object") return undefined;
-  if (key in value) return (value as Record<string, unknown>)[key];
-  for (const v of Object.values(value)) {
-    const found = findKey(v, key);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
 describe("deploy/kubernetes", () => {
   it("when rendered, every object of the base and of the example overlay passes the Kubernetes schemas", async () => {
     for (const obj of [...base.objects, ...example.objects]) {
@@ -208,10 +197,12 @@ describe("deploy/kubernetes", () => {
     const pod = podSpecOf(find(example.objects, "Deployment", "entra-gateway"));
     const [cmd, seconds] = gatewayContainer(example.objects).lifecycle?.preStop?.exec?.command ?? [];
     expect(cmd).toBe("sleep");
-    // The gateway's own default when its schema has one (`drainTimeoutMs`), else the documented 25 s.
-    const defaults = ConfigSchema.parse({ upstream: { url: "https://mp.example" } });
-    const configured = findKey(exampleGatewayYaml(), "drainTimeoutMs") ?? findKey(defaults, "drainTimeoutMs");
-    const drainMs = typeof configured === "number" ? configured : 25_000;
+    // The example's own drain deadline, else the gateway's default for it.
+    const configured = exampleGatewayYaml().listen?.drainTimeoutMs;
+    const drainMs =
+      typeof configured === "number"
+        ? configured
+        : ConfigSchema.parse({ upstream: { url: "https://mp.example" } }).listen.drainTimeoutMs;
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(Number(seconds) + drainMs / 1000 + 5);
   });
 
