@@ -4,8 +4,7 @@
 #
 #   docker build -t entra-gateway .
 #   docker run --rm -p 8443:8443 \
-#     -v "$PWD/deploy/gateway.yaml:/etc/entra-gateway/gateway.yaml:ro" \
-#     -v "$PWD/deploy/tls:/etc/entra-gateway/tls:ro" \
+#     -v "$PWD/deploy/kubernetes/overlays/example:/etc/entra-gateway:ro" \
 #     -v entra-gateway-state:/var/lib/entra-gateway \
 #     entra-gateway
 #

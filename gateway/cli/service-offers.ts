@@ -1,5 +1,5 @@
 /**
- * What the wizard offers for each service type (`seed/azure-services-wizard.md`, *Service details*): which
+ * What the wizard offers for each service type (docs/architecture.md § Configuration model, *Service details*): which
  * Azure environments, whether a native app is used, and which actions (import, create) exist for the apps.
  * The CLI uses it to ask only sensible questions and to refuse an impossible choice before anything is
  * created in Entra; `validateConfig` remains the authority on the resulting file.

@@ -1,5 +1,5 @@
 /**
- * `entra-gateway services …`: the Azure Services Wizard as a command line (`seed/azure-services-wizard.md`).
+ * `entra-gateway services …`: the Azure Services Wizard as a command line (docs/onboarding.md).
  * Every action of the wizard has a subcommand; every change validates the whole resulting configuration
  * before it is written atomically (`gateway/config/write.ts`).
  *

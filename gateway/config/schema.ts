@@ -1,7 +1,7 @@
 /**
  * The configuration file's schema (zod 4), with every default written next to the field it belongs to.
  *
- * The shape mirrors Configuration Manager's Azure Services Wizard (`seed/azure-services-wizard.md`) and
+ * The shape mirrors Configuration Manager's Azure Services Wizard (docs/architecture.md § Configuration model) and
  * docs/architecture.md § Configuration model. Objects are strict: an unknown key is a problem, never silently ignored (a typo such as
  * `disableAuthentification: true` must stop the boot, not leave a tenant open). Durations carry their unit
  * in the name (`…Ms`, `…Sec`). Rules that span several fields or services live in `validate.ts`.

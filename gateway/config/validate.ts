@@ -2,7 +2,7 @@
  * Turns a parsed-but-untrusted configuration object into the gateway's immutable {@link GatewayConfig},
  * reporting *every* problem at once (schema and cross-field), the way fastify and oauth2-proxy do.
  *
- * Cross-field rules are the Azure Services Wizard's *Service details* table (`seed/azure-services-wizard.md`):
+ * Cross-field rules are the Azure Services Wizard's *Service details* table (docs/architecture.md § Configuration model):
  *
  * | service | tenants | clouds | web app | native app | actions |
  * |---|---|---|---|---|---|
