@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { cyclingSource, type LoadResult, onceSource, runLoad, type TokenSource } from "./load.js";
 import { freePort } from "./peers/haproxy.js";
-import { type BenchProcess, installExitHooks, pinSelf, spawnServer, stopAll } from "./processes.js";
+import { type BenchProcess, installExitHooks, pinSelf, spawnMpSimulator, spawnServer, stopAll } from "./processes.js";
 import { SMALL_PATH } from "./scenarios.js";
 import { type BenchStack, startBenchStack, writeGatewayConfig } from "./stack.js";
 import { coldPool, mintWarmPool } from "./tokens.js";
@@ -62,25 +62,7 @@ async function main(): Promise<void> {
   const s = stack;
   const warm = mintWarmPool(s, 1000);
   const cold = scenarios.includes("cold") ? (await coldPool(s, 150_000, log)).tokens : [];
-  const mp = await spawnServer({
-    name: "mp-simulator",
-    args: [
-      join(root, "dist", "mp-simulator", "main.js"),
-      "--state-dir",
-      stateDir,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--client-cert",
-      "off",
-      "--log-level",
-      "warn",
-    ],
-    env: { NODE_ENV: "production" },
-    cpus: "1",
-    readyWhen: /listening on (https:\/\/[^\s]+)/,
-  });
+  const mp = await spawnMpSimulator(join(root, "dist"), stateDir, "1");
   processes.push(mp);
   const start = async (label: string, dist: string, auth: boolean) => {
     const ports = { listen: await freePort(), admin: await freePort(), metrics: await freePort() };

@@ -26,7 +26,15 @@ import {
   type TokenSource,
 } from "./load.js";
 import { freePort, haproxyVersion, writeHaproxyConfig } from "./peers/haproxy.js";
-import { type BenchProcess, installExitHooks, pinSelf, spawnServer, stopAll, tasksetAvailable } from "./processes.js";
+import {
+  type BenchProcess,
+  installExitHooks,
+  pinSelf,
+  spawnMpSimulator,
+  spawnServer,
+  stopAll,
+  tasksetAvailable,
+} from "./processes.js";
 import { buildJson, formatTable, jsonScenario, round, type ScenarioSummary, summarise, svgChart } from "./report.js";
 import { renderResultsMarkdown } from "./results-markdown.js";
 import {
@@ -224,25 +232,7 @@ async function main(): Promise<void> {
   };
 
   // --- processes ----------------------------------------------------------------------------------
-  const mp = await spawnServer({
-    name: "mp-simulator",
-    args: [
-      join(dist, "mp-simulator", "main.js"),
-      "--state-dir",
-      stateDir,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--client-cert",
-      "off",
-      "--log-level",
-      "warn",
-    ],
-    env: { NODE_ENV: "production" },
-    cpus: CLIENT_CPU,
-    readyWhen: /listening on (https:\/\/[^\s]+)/,
-  });
+  const mp = await spawnMpSimulator(dist, stateDir, CLIENT_CPU);
   processes.push(mp);
   const mpUrl = mp.ready.url!;
   log(`mp-simulator ${mpUrl} (pid ${mp.pid}, cpu ${CLIENT_CPU ?? "any"})`);

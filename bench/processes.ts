@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 
 /** A server process the bench started. */
 export interface BenchProcess {
@@ -175,6 +176,32 @@ export function processRssBytes(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Starts the compiled MP simulator for a bench run (no client certificate asked: the gateway under test and
+ * the bare proxy reach it alike), pinned to `cpus`, and waits for its URL.
+ */
+export function spawnMpSimulator(dist: string, stateDir: string, cpus: string | undefined): Promise<BenchProcess> {
+  return spawnServer({
+    name: "mp-simulator",
+    args: [
+      join(dist, "mp-simulator", "main.js"),
+      "--state-dir",
+      stateDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--client-cert",
+      "off",
+      "--log-level",
+      "warn",
+    ],
+    env: { NODE_ENV: "production" },
+    cpus,
+    readyWhen: /listening on (https:\/\/[^\s]+)/,
+  });
 }
 
 /** Starts a server process and waits until it says it is ready. */
