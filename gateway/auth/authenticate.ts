@@ -28,7 +28,7 @@ import {
   validateClaims,
 } from "./claims.js";
 import { type Clock, systemClock } from "./clock.js";
-import { decodeToken, type JoseHeader, type JsonObject } from "./decode.js";
+import { type DecodedToken, decodeToken, type JoseHeader, type JsonObject } from "./decode.js";
 import { extractBearerToken } from "./extract.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
@@ -199,6 +199,17 @@ interface Snapshot {
   readonly generation: number;
 }
 
+/** Step 2 with the trace told what decode found (apart, so the untraced path captures nothing). */
+function decodeTraced(token: string, allowedAlgs: ReadonlySet<string>, trace: AuthTrace): DecodedToken | Rejection {
+  let detail: string | undefined;
+  const decoded = decodeToken(token, allowedAlgs, (why) => {
+    detail = why;
+  });
+  if ("header" in decoded) trace({ step: "decode", header: decoded.header, detail: undefined, refused: undefined });
+  else trace({ step: "decode", header: undefined, detail, refused: decoded });
+  return decoded;
+}
+
 const REQUEST_MALFORMED = Object.freeze(reject("request_malformed"));
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
 
@@ -358,21 +369,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     path: string,
     trace: AuthTrace | undefined,
   ): AuthResult | Promise<AuthResult> => {
-    let detail: string | undefined;
-    const decoded = decodeToken(
-      token,
-      snap.allowedAlgs,
-      trace &&
-        ((why) => {
-          detail = why;
-        }),
-    );
-    if (!("header" in decoded)) {
-      trace?.({ step: "decode", header: undefined, detail, refused: decoded });
-      return decoded;
-    }
+    const decoded =
+      trace === undefined ? decodeToken(token, snap.allowedAlgs) : decodeTraced(token, snap.allowedAlgs, trace);
+    if (!("header" in decoded)) return decoded;
     const { header, payload, signingInputLength } = decoded;
-    trace?.({ step: "decode", header, detail: undefined, refused: undefined });
 
     const resolved = resolveTenant(snap.registry, payload);
     if (!isTenant(resolved)) {
