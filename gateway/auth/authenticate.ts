@@ -22,12 +22,15 @@ import {
   matchIssuer,
   type Principal,
   type PrincipalKind,
+  type TokenKind,
+  type TokenService,
   tokenService,
   validateClaims,
 } from "./claims.js";
 import { type Clock, systemClock } from "./clock.js";
-import { decodeToken } from "./decode.js";
+import { type DecodedToken, decodeToken, type JoseHeader, type JsonObject } from "./decode.js";
 import { extractBearerToken } from "./extract.js";
+import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
 import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
 import { type Rejection, reject } from "./rejection.js";
@@ -43,7 +46,80 @@ export interface AuthRequest {
   readonly authorization: string | readonly string[] | undefined;
   /** A buffered `application/x-www-form-urlencoded` body, if the HTTP layer has one. */
   readonly formBody?: string | undefined;
+  /**
+   * Told each step's outcome, in pipeline order (explain-token prints it). Absent on the hot path, where it
+   * costs nothing: no event is built.
+   */
+  readonly trace?: AuthTrace | undefined;
 }
+
+/**
+ * One step of {@link Authenticator.authenticate}, with what it looked at. `refused` is the step's
+ * rejection, undefined when the step passed. Facts are untrusted token content until `signature`.
+ */
+export type AuthTraceEvent =
+  | {
+      readonly step: "route";
+      readonly path: string;
+      readonly route: Route | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | { readonly step: "extract"; readonly token: string | undefined; readonly refused: Rejection | undefined }
+  | { readonly step: "cache"; readonly hit: "verified" | "negative"; readonly refused: Rejection | undefined }
+  | {
+      readonly step: "decode";
+      readonly header: JoseHeader | undefined;
+      /** Which check refused the token: for operators only, never in the HTTP answer. */
+      readonly detail: string | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | {
+      readonly step: "tenant";
+      readonly payload: JsonObject;
+      readonly tenant: TenantEntry | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | {
+      readonly step: "policy";
+      readonly tenant: TenantEntry;
+      readonly route: Route;
+      readonly kind: TokenKind;
+      readonly service: TokenService | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | {
+      readonly step: "issuer";
+      readonly tenant: TenantEntry;
+      readonly iss: unknown;
+      readonly version: 1 | 2 | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | {
+      readonly step: "keys";
+      readonly tenant: TenantEntry;
+      readonly setId: string;
+      readonly header: JoseHeader;
+      readonly lookup: KeyLookup;
+      readonly refused: Rejection | undefined;
+    }
+  | { readonly step: "signature"; readonly header: JoseHeader; readonly refused: Rejection | undefined }
+  | {
+      readonly step: "claims";
+      readonly payload: JsonObject;
+      readonly version: 1 | 2;
+      readonly key: VerificationKey;
+      readonly principal: Principal | undefined;
+      readonly refused: Rejection | undefined;
+    }
+  | {
+      readonly step: "grant";
+      readonly route: Route;
+      readonly principal: Principal;
+      readonly refused: Rejection | undefined;
+    };
+
+/** Receives {@link AuthTraceEvent}s. */
+export type AuthTrace = (event: AuthTraceEvent) => void;
 
 /** A request that may proceed. */
 export interface AuthSuccess {
@@ -123,6 +199,17 @@ interface Snapshot {
   readonly generation: number;
 }
 
+/** Step 2 with the trace told what decode found (apart, so the untraced path captures nothing). */
+function decodeTraced(token: string, allowedAlgs: ReadonlySet<string>, trace: AuthTrace): DecodedToken | Rejection {
+  let detail: string | undefined;
+  const decoded = decodeToken(token, allowedAlgs, (why) => {
+    detail = why;
+  });
+  if ("header" in decoded) trace({ step: "decode", header: decoded.header, detail: undefined, refused: undefined });
+  else trace({ step: "decode", header: undefined, detail, refused: decoded });
+  return decoded;
+}
+
 const REQUEST_MALFORMED = Object.freeze(reject("request_malformed"));
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
 
@@ -193,26 +280,52 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     token: string,
     key: TokenDigest,
     signingInputLength: number,
-    alg: string,
     payload: Readonly<Record<string, unknown>>,
     tenant: TenantEntry,
     setId: string,
     version: 1 | 2,
     kind: PrincipalKind,
     route: CompiledRoute,
+    header: JoseHeader,
+    trace: AuthTrace | undefined,
     lookup: KeyLookup,
   ): AuthResult => {
-    if (!isKey(lookup)) return reject(lookup.reason, tenant.challenge, lookup.retryAfterSec);
+    const alg = header.alg;
+    if (!isKey(lookup)) {
+      const refused = reject(lookup.reason, tenant.challenge, lookup.retryAfterSec);
+      trace?.({ step: "keys", tenant, setId, header, lookup, refused });
+      return refused;
+    }
     // A JWK that names its algorithm may only verify that algorithm (RFC 7517 §4.4).
-    if (lookup.alg !== undefined && lookup.alg !== alg) return reject("key_not_found", tenant.challenge);
+    if (lookup.alg !== undefined && lookup.alg !== alg) {
+      const refused = reject("key_not_found", tenant.challenge);
+      trace?.({ step: "keys", tenant, setId, header, lookup, refused });
+      return refused;
+    }
+    trace?.({ step: "keys", tenant, setId, header, lookup, refused: undefined });
     counters.signatureChecks += 1;
     if (!isSupportedAlg(alg) || !verifySignature(token, signingInputLength, alg, lookup.key)) {
-      return cache.rememberRefusal(key, reject("signature_invalid", tenant.challenge), snap.generation);
+      const refused = cache.rememberRefusal(key, reject("signature_invalid", tenant.challenge), snap.generation);
+      trace?.({ step: "signature", header, refused });
+      return refused;
     }
+    trace?.({ step: "signature", header, refused: undefined });
     const iss = payload.iss as string; // a string: checked by resolveTenant
-    if (!keyIssuerMatches(lookup, tenant.tenantId, iss)) return reject("issuer_invalid", tenant.challenge);
+    if (!keyIssuerMatches(lookup, tenant.tenantId, iss)) {
+      const refused = reject("issuer_invalid", tenant.challenge);
+      trace?.({ step: "claims", payload, version, key: lookup, principal: undefined, refused });
+      return refused;
+    }
     const nowMs = clock.now();
     const principal = validateClaims(payload, tenant, version, kind, nowMs / 1000, snap.claimSettings);
+    trace?.({
+      step: "claims",
+      payload,
+      version,
+      key: lookup,
+      principal: "kind" in principal ? principal : undefined,
+      refused: "kind" in principal ? undefined : principal,
+    });
     if (!("kind" in principal)) {
       const nbf = payload.nbf;
       const ttl =
@@ -242,7 +355,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       Math.floor(expMs - nowMs),
     );
     // The route's own grant (extra client apps, scope): judged after the verdict is cached, as on every hit.
-    return checkGrant(tenant, route, principal) ?? success;
+    const refusedGrant = checkGrant(tenant, route, principal);
+    trace?.({ step: "grant", route, principal, refused: refusedGrant });
+    return refusedGrant ?? success;
   };
 
   /** The full pipeline for a token with no usable cached verdict. */
@@ -252,23 +367,36 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     key: TokenDigest,
     route: CompiledRoute,
     path: string,
+    trace: AuthTrace | undefined,
   ): AuthResult | Promise<AuthResult> => {
-    const decoded = decodeToken(token, snap.allowedAlgs);
+    const decoded =
+      trace === undefined ? decodeToken(token, snap.allowedAlgs) : decodeTraced(token, snap.allowedAlgs, trace);
     if (!("header" in decoded)) return decoded;
     const { header, payload, signingInputLength } = decoded;
 
     const resolved = resolveTenant(snap.registry, payload);
-    if (!isTenant(resolved)) return resolved;
+    if (!isTenant(resolved)) {
+      trace?.({ step: "tenant", payload, tenant: undefined, refused: resolved });
+      return resolved;
+    }
+    trace?.({ step: "tenant", payload, tenant: resolved, refused: undefined });
 
     const kind = classifyToken(payload);
-    const refused = checkPolicy(resolved, route, kind, path, tokenService(resolved, payload.aud));
+    const service = tokenService(resolved, payload.aud);
+    const refused = checkPolicy(resolved, route, kind, path, service);
+    trace?.({ step: "policy", tenant: resolved, route, kind, service, refused });
     if (refused !== undefined) return refused;
     // Policy allowed the kind, so it is a principal kind (app/unknown are allowed nowhere).
     const principalKind = kind as PrincipalKind;
 
     // The issuer picks the key set (v1 or v2); checked before any key look-up.
     const version = matchIssuer(resolved, payload.iss);
-    if (version === undefined) return reject("issuer_invalid", resolved.challenge);
+    if (version === undefined) {
+      const wrongIssuer = reject("issuer_invalid", resolved.challenge);
+      trace?.({ step: "issuer", tenant: resolved, iss: payload.iss, version, refused: wrongIssuer });
+      return wrongIssuer;
+    }
+    trace?.({ step: "issuer", tenant: resolved, iss: payload.iss, version, refused: undefined });
     const setId = version === 1 ? resolved.keySetV1.id : resolved.keySetV2.id;
 
     const lookup = keys.lookupKey(setId, header.kid);
@@ -278,13 +406,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         token,
         key,
         signingInputLength,
-        header.alg,
         payload,
         resolved,
         setId,
         version,
         principalKind,
         route,
+        header,
+        trace,
         found,
       );
     return lookup instanceof Promise ? lookup.then(done) : done(lookup);
@@ -295,9 +424,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const url = request.url;
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    if (!isSafePath(path)) return REQUEST_MALFORMED;
+    const trace = request.trace;
+    if (!isSafePath(path)) {
+      trace?.({ step: "route", path, route: undefined, refused: REQUEST_MALFORMED });
+      return REQUEST_MALFORMED;
+    }
     const route = matchRoute(snap.routes, path);
-    if (route === undefined) return ROUTE_UNKNOWN;
+    if (route === undefined) {
+      trace?.({ step: "route", path, route: undefined, refused: ROUTE_UNKNOWN });
+      return ROUTE_UNKNOWN;
+    }
+    trace?.({ step: "route", path, route, refused: undefined });
     const pass = snap.passes.get(route);
     if (pass !== undefined) return pass;
 
@@ -309,7 +446,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       },
       snap.maxTokenBytes,
     );
-    if (typeof token !== "string") return token;
+    if (typeof token !== "string") {
+      trace?.({ step: "extract", token: undefined, refused: token });
+      return token;
+    }
+    trace?.({ step: "extract", token, refused: undefined });
 
     const key = tokenDigest(token);
     const cached = cache.getVerified(key);
@@ -317,6 +458,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const answer = answerFromCache(snap, key, cached, route, path);
       if (answer !== undefined) {
         counters.verifiedHits += 1;
+        trace?.({ step: "cache", hit: "verified", refused: answer.ok ? undefined : answer });
         return answer;
       }
     }
@@ -324,9 +466,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const refused = cache.getNegative(key, snap.generation);
     if (refused !== undefined) {
       counters.negativeHits += 1;
+      trace?.({ step: "cache", hit: "negative", refused });
       return refused;
     }
-    return verifyToken(snap, token, key, route, path);
+    return verifyToken(snap, token, key, route, path, trace);
   };
 
   /**

@@ -64,15 +64,26 @@ function parseObject(token: string, start: number, end: number): JsonObject | un
   }
 }
 
+/** Told why {@link decodeToken} refused: a sentence for operators (explain-token), never for the client. */
+export type MalformationSink = (detail: string) => void;
+
 /**
  * Decodes a compact JWS without verifying it.
  *
  * @param token from {@link extractBearerToken}
  * @param allowedAlgs the `alg` allowlist (RS256 only by default)
+ * @param why told which check refused (only when given: nothing is built otherwise)
  * @returns the decoded token, or `token_malformed` / `alg_not_allowed`
  */
-export function decodeToken(token: string, allowedAlgs: ReadonlySet<string>): DecodedToken | Rejection {
-  if (!COMPACT_JWS.test(token)) return TOKEN_MALFORMED;
+export function decodeToken(
+  token: string,
+  allowedAlgs: ReadonlySet<string>,
+  why?: MalformationSink,
+): DecodedToken | Rejection {
+  if (!COMPACT_JWS.test(token)) {
+    why?.("not three dot-separated segments of base64url characters");
+    return TOKEN_MALFORMED;
+  }
   const dot1 = token.indexOf(".");
   const dot2 = token.indexOf(".", dot1 + 1);
   if (
@@ -80,20 +91,39 @@ export function decodeToken(token: string, allowedAlgs: ReadonlySet<string>): De
     !isCanonicalBase64url(token, dot1 + 1, dot2) ||
     !isCanonicalBase64url(token, dot2 + 1, token.length)
   ) {
+    why?.("a segment is not canonical base64url (impossible length or non-zero pad bits)");
     return TOKEN_MALFORMED;
   }
   const header = parseObject(token, 0, dot1);
-  if (header === undefined) return TOKEN_MALFORMED;
+  if (header === undefined) {
+    why?.("the header is not a UTF-8 JSON object");
+    return TOKEN_MALFORMED;
+  }
   const alg = header.alg;
-  if (typeof alg !== "string") return TOKEN_MALFORMED;
+  if (typeof alg !== "string") {
+    why?.("the header has no string alg");
+    return TOKEN_MALFORMED;
+  }
   // RFC 8725 §3.1: the verifier decides the algorithm; "none" and anything unlisted is refused.
-  if (!allowedAlgs.has(alg)) return ALG_NOT_ALLOWED;
+  if (!allowedAlgs.has(alg)) {
+    why?.(`alg ${JSON.stringify(alg).slice(0, 40)} is not allowed (allowed: ${[...allowedAlgs].join(", ")})`);
+    return ALG_NOT_ALLOWED;
+  }
   // RFC 7515 §4.1.11: a recipient MUST reject a token whose crit names extensions it does not understand;
   // we understand none.
-  if (header.crit !== undefined) return TOKEN_MALFORMED;
+  if (header.crit !== undefined) {
+    why?.("the header has crit (no extension is understood)");
+    return TOKEN_MALFORMED;
+  }
   // Entra always sets kid; without it we could only try every key, which we refuse to do.
-  if (typeof header.kid !== "string" || header.kid.length === 0) return TOKEN_MALFORMED;
+  if (typeof header.kid !== "string" || header.kid.length === 0) {
+    why?.("the header has no kid");
+    return TOKEN_MALFORMED;
+  }
   const payload = parseObject(token, dot1 + 1, dot2);
-  if (payload === undefined) return TOKEN_MALFORMED;
+  if (payload === undefined) {
+    why?.("the payload is not a UTF-8 JSON object");
+    return TOKEN_MALFORMED;
+  }
   return { token, header: header as JoseHeader, payload, signingInputLength: dot2 };
 }

@@ -30,11 +30,16 @@ export function tenantIdParam(query: string | undefined): string | undefined {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Is `value` a GUID (any case)? */
+export function isGuid(value: string): boolean {
+  return value.length === 36 && GUID.test(value.toLowerCase());
+}
+
 /** The answer for `tenantId`, or undefined when the tenant is not onboarded (or disabled, or malformed). */
 export function aadAuthInfo(config: GatewayConfig, tenantId: string | undefined): AadAuthInfo | undefined {
   if (tenantId === undefined) return undefined;
+  if (!isGuid(tenantId)) return undefined;
   const id = tenantId.toLowerCase();
-  if (!GUID.test(id)) return undefined;
   const service = config.azureServices.find(
     (s) => s.type === "cloudManagement" && s.tenant.id === id && !s.disableAuthentication && s.nativeApp !== undefined,
   );

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { Authenticator, AuthResult } from "../auth/authenticate.js";
 import { type Rejection, reject, rejectionResponse } from "../auth/rejection.js";
 import { bearerOf, tokenFingerprint } from "../observability/logger.js";
-import { aadAuthInfo, tenantIdParam } from "./aad-auth-info.js";
+import { aadAuthInfo, isGuid, tenantIdParam } from "./aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "./cmg-path.js";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
 import { createUpstreamClient, UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
@@ -34,8 +34,10 @@ export interface ProxyRouteDeps {
 
 /** What happened to one request, for metrics and logs. */
 export interface RequestOutcome {
-  readonly outcome: "proxied" | "rejected" | "upstream_error" | "too_large" | "client_timeout";
+  /** `aadauthinfo`: answered by the gateway itself, `reason` `found` or `not_onboarded`. */
+  readonly outcome: "proxied" | "rejected" | "upstream_error" | "too_large" | "client_timeout" | "aadauthinfo";
   readonly reason: string | undefined;
+  /** The token's tenant; for `aadauthinfo`, the tenant ID asked (only when it is a GUID). */
   readonly tenantId: string | undefined;
   readonly status: number;
   /** Seconds spent in `authenticate` (absent when the request never reached it). */
@@ -167,7 +169,12 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     if (target.kind === "aadAuthInfo") {
       // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
       if (req.method !== "GET" && req.method !== "HEAD") return sendError(reply, 404, {});
-      const info = aadAuthInfo(authenticator.config, tenantIdParam(target.query));
+      const asked = tenantIdParam(target.query);
+      const info = aadAuthInfo(authenticator.config, asked);
+      // Logged and counted (docs/operations.md § Metrics); the ID asked is client bytes: logged only as a GUID.
+      const tenantId = asked !== undefined && isGuid(asked) ? asked.toLowerCase() : undefined;
+      const status = info === undefined ? 404 : 200;
+      record(req, { outcome: "aadauthinfo", reason: info ? "found" : "not_onboarded", tenantId, status }, false);
       if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
       return reply.header("cache-control", "no-store").send(info);
     }

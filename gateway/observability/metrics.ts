@@ -345,6 +345,17 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
     },
   });
 
+  const aadAuthInfoCells = new Map<string, CounterCell>();
+  new Counter({
+    name: "entra_gateway_aadauthinfo_requests_total",
+    help: "AADAuthInfo answers by outcome (found, not_onboarded)",
+    labelNames: ["outcome"] as const,
+    registers,
+    collect() {
+      flushCells(this, aadAuthInfoCells.values());
+    },
+  });
+
   const requestCell = childCache3((outcome, reason, tenant) => {
     const cell: CounterCell = { labels: { outcome, reason, tenant }, n: 0, seen: 0 };
     requestCells.push(cell);
@@ -357,6 +368,16 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
   return {
     registry,
     recordOutcome(o: RequestOutcome): void {
+      if (o.outcome === "aadauthinfo") {
+        const outcome = o.reason ?? NONE;
+        let cell = aadAuthInfoCells.get(outcome);
+        if (cell === undefined) {
+          cell = { labels: { outcome }, n: 0, seen: 0 };
+          aadAuthInfoCells.set(outcome, cell);
+        }
+        cell.n += 1;
+        return;
+      }
       requestCell(o.outcome, o.reason ?? NONE, o.tenantId ?? NONE).n += 1;
       if (o.authSeconds !== undefined) {
         (o.outcome === "rejected" ? authRejected : authAccepted)(o.authSeconds);

@@ -1,30 +1,18 @@
 /**
- * `entra-gateway explain-token`: "why was this client refused?" Walks a token through the gateway's
- * pipeline one step at a time (docs/architecture.md § Hot path: target — the CMG form
- * `/CCM_Proxy_ServerAuth/{id}/…` or `/CCM_Proxy_MutualAuth/{id}/…` and the management point it names —, route,
- * extract, decode, tenant, policy, issuer, keys, signature,
- * claims), saying what each step found, then gives the verdict of the real authenticator — the same code the
- * gateway runs — with the HTTP answer it maps to. Keys are fetched from the configured JWKS URLs, exactly as
- * the gateway would. The token itself is never printed: only its SHA-256 fingerprint.
+ * `entra-gateway explain-token`: "why was this client refused?" Says how the gateway reads the request
+ * target — the CMG form `/CCM_Proxy_ServerAuth/{id}/…` or `/CCM_Proxy_MutualAuth/{id}/…` and the management
+ * point it names —, then runs the real authenticator — the same code the gateway runs — with a trace
+ * (`AuthRequest.trace`) and puts each step it reports (route, extract, decode, tenant, policy, issuer, keys,
+ * signature, claims, grant) into words. The pipeline order is written once, in `auth/authenticate.ts`
+ * (docs/architecture.md § Hot path). The verdict comes with the HTTP answer it maps to. Keys are fetched from
+ * the configured JWKS URLs, exactly as the gateway would. The token itself is never printed: only its
+ * SHA-256 fingerprint.
  */
-import { type AuthResult, createAuthenticator } from "../auth/authenticate.js";
-import {
-  claimSettingsOf,
-  classifyToken,
-  keyIssuerMatches,
-  matchIssuer,
-  tokenService,
-  validateClaims,
-} from "../auth/claims.js";
+import { type AuthResult, type AuthTraceEvent, createAuthenticator } from "../auth/authenticate.js";
 import type { Clock } from "../auth/clock.js";
-import { decodeToken } from "../auth/decode.js";
-import { extractBearerToken } from "../auth/extract.js";
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { createJwksStore, isKey, type JwksFetcher } from "../auth/keys/jwks-store.js";
-import { checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "../auth/policy.js";
 import { type RejectionReason, reject, rejectionResponse } from "../auth/rejection.js";
-import { isTenant, resolveTenant } from "../auth/tenants.js";
-import { isSupportedAlg, verifySignature } from "../auth/verify.js";
 import type { GatewayConfig } from "../config/validate.js";
 import { aadAuthInfo, tenantIdParam } from "../http/aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "../http/cmg-path.js";
@@ -141,9 +129,9 @@ export async function explainToken(options: ExplainOptions): Promise<Explanation
     } else {
       add("target", true, `management point path (no CMG prefix) → ${config.upstream.url}`);
     }
-    walk(inner, token);
     const authorization = token === undefined ? undefined : `Bearer ${token}`;
-    const pending = authenticator.authenticate({ url: inner, authorization });
+    const trace = (event: AuthTraceEvent) => describe(event, token);
+    const pending = authenticator.authenticate({ url: inner, authorization, trace });
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
     return { path: url, fingerprint, steps, verdict: verdictOf(result) };
   } finally {
@@ -171,144 +159,157 @@ export async function explainToken(options: ExplainOptions): Promise<Explanation
     };
   }
 
-  function walk(target: string, bearer: string | undefined): void {
-    const q = target.indexOf("?");
-    const path = q === -1 ? target : target.slice(0, q);
-    if (!isSafePath(path)) {
-      add("route", false, `${path} is not a plain path (encoded separators, dot segments): request_malformed`);
-      return;
-    }
-    const route = matchRoute(compileRoutes(config.routes), path);
-    if (route === undefined) {
-      add("route", false, `no route rule matches ${path}: route_unknown (404)`);
-      return;
-    }
-    add(
-      "route",
-      true,
-      `${path} matches ${route.prefix}: requires ${route.requirement}; Authorization ${route.forwardAuthorization ? "forwarded" : "not forwarded"}`,
-    );
-    if (route.requirement === "anonymous" || route.requirement === "passthrough") {
-      add("extract", true, `not checked: ${route.requirement} route`);
-      return;
-    }
-    const extracted = extractBearerToken(
-      {
-        authorization: bearer === undefined ? undefined : `Bearer ${bearer}`,
-        query: q === -1 ? undefined : target.slice(q + 1),
-      },
-      config.auth.maxTokenBytes,
-    );
-    if (typeof extracted !== "string") {
-      add("extract", false, `${extracted.reason}${bearer === undefined ? " (no token on stdin)" : ""}`);
-      return;
-    }
-    add("extract", true, `bearer token, ${extracted.length} bytes, fingerprint ${tokenFingerprint(extracted)}`);
-    const decoded = decodeToken(extracted, new Set(config.auth.allowedAlgs));
-    if (!("header" in decoded)) {
-      add("decode", false, `${decoded.reason}: allowed algorithms ${config.auth.allowedAlgs.join(", ")}`);
-      return;
-    }
-    const { header, payload } = decoded;
-    add(
-      "decode",
-      true,
-      `alg ${header.alg}, kid ${header.kid}${typeof header.typ === "string" ? `, typ ${header.typ}` : ""}`,
-    );
-    const tenant = resolveTenant(authenticator.tenants, payload);
-    if (!isTenant(tenant)) {
-      add("tenant", false, `${tenant.reason}: tid ${JSON.stringify(payload.tid)}, iss ${JSON.stringify(payload.iss)}`);
-      return;
-    }
-    add(
-      "tenant",
-      true,
-      `${tenant.tenantId} → ${tenant.serviceName} (${tenant.environment})${tenant.disabled ? ", Entra authentication DISABLED" : ""}${tenant.adminServiceManagement ? ", Administration Service Management on" : ""}`,
-    );
-    const kind = classifyToken(payload);
-    const service = tokenService(tenant, payload.aud);
-    const refused = checkPolicy(tenant, route, kind, path, service);
-    const serviceText = service === undefined ? "audience of no service" : `${service} token`;
-    if (refused !== undefined) {
-      add(
-        "policy",
-        false,
-        `${refused.reason}: ${kind} token (${serviceText}), route requires ${route.requirement}${route.allowAppOnly ? " (app-only allowed)" : ""}`,
-      );
-      return;
-    }
-    add("policy", true, `${kind} token (${serviceText}) allowed on a ${route.requirement} route`);
-    const version = matchIssuer(tenant, payload.iss);
-    if (version === undefined) {
-      add(
-        "issuer",
-        false,
-        `issuer_invalid: ${JSON.stringify(payload.iss)} is none of ${[...tenant.issuersV1, ...tenant.issuersV2].join(", ")}`,
-      );
-      return;
-    }
-    add("issuer", true, `${String(payload.iss)} (v${version} token)`);
-    const set = version === 1 ? tenant.keySetV1 : tenant.keySetV2;
-    const status = keys.statuses().find((s) => s.id === set.id);
-    const lookup = keys.currentKey(set.id, header.kid);
-    const stateText = status
-      ? `key set ${set.url}: ${status.state}, ${status.keyCount} key(s)${status.lastError ? `, last error: ${status.lastError}` : ""}`
-      : `key set ${set.url}: not loaded`;
-    if (!isKey(lookup)) {
-      add("keys", false, `${lookup.reason}: kid ${header.kid} not served; ${stateText}`);
-      return;
-    }
-    if (lookup.alg !== undefined && lookup.alg !== header.alg) {
-      add("keys", false, `key_not_found: key ${header.kid} is for ${lookup.alg}, token says ${header.alg}`);
-      return;
-    }
-    add("keys", true, `kid ${header.kid} found (${lookup.modulusBits}-bit); ${stateText}`);
-    if (
-      !isSupportedAlg(header.alg) ||
-      !verifySignature(extracted, decoded.signingInputLength, header.alg, lookup.key)
-    ) {
-      add("signature", false, `signature_invalid: the signature does not verify with key ${header.kid}`);
-      return;
-    }
-    add("signature", true, `${header.alg} signature verifies with key ${header.kid}`);
-    if (!keyIssuerMatches(lookup, tenant.tenantId, String(payload.iss))) {
-      add("claims", false, `issuer_invalid: the key is bound to issuer ${lookup.issuer}`);
-      return;
-    }
-    const claims = validateClaims(
-      payload,
-      tenant,
-      version,
-      kind === "unknown" ? "user" : kind,
-      nowMs / 1000,
-      claimSettingsOf(config),
-    );
-    const client = version === 1 ? payload.appid : payload.azp;
-    const exp = typeof payload.exp === "number" ? `exp ${describeAge(payload.exp - nowMs / 1000)}` : "no exp";
-    const nbf = typeof payload.nbf === "number" ? `, nbf ${describeAge(payload.nbf - nowMs / 1000)}` : "";
-    const iat =
-      typeof payload.iat === "number" ? `, iat ${describeAge(payload.iat - nowMs / 1000)}` : ", no numeric iat";
-    const lifetime =
-      typeof payload.iat === "number" && typeof payload.exp === "number"
-        ? `, lifetime ${describeAge(payload.exp - payload.iat).replace(/^in /, "")} (max ${config.auth.maxTokenLifetimeSec} s)`
-        : "";
-    const summary = `aud ${JSON.stringify(payload.aud)}, ${version === 1 ? "appid" : "azp"} ${JSON.stringify(client)}, ${exp}${nbf}${iat}${lifetime} (skew ${config.auth.clockSkewSec} s)`;
-    if (!("kind" in claims)) {
-      add("claims", false, `${claims.reason}: ${summary}`);
-      return;
-    }
-    add("claims", true, summary);
-    const grant = checkGrant(tenant, route, claims);
-    if (grant !== undefined) {
-      add(
-        "grant",
-        false,
-        `${grant.reason}: route ${route.prefix} accepts client apps ${[...route.clientApps].join(", ") || "(the tenant's own only)"}${route.requiredScope ? `, requires scope ${route.requiredScope}; token scp ${JSON.stringify(claims.scopes.join(" "))}` : ""}`,
-      );
-      return;
-    }
-    if (route.clientApps.length > 0 || route.requiredScope !== undefined) {
-      add("grant", true, `client app and scope accepted by route ${route.prefix}`);
+  /** Words for one step of the authenticator's own trace: the pipeline order lives in authenticate.ts only. */
+  function describe(event: AuthTraceEvent, bearer: string | undefined): void {
+    const failed = event.refused !== undefined;
+    const reason = event.refused?.reason;
+    switch (event.step) {
+      case "route": {
+        const route = event.route;
+        if (route === undefined) {
+          add(
+            "route",
+            false,
+            reason === "request_malformed"
+              ? `${event.path} is not a plain path (encoded separators, dot segments): request_malformed`
+              : `no route rule matches ${event.path}: route_unknown (404)`,
+          );
+          return;
+        }
+        add(
+          "route",
+          true,
+          `${event.path} matches ${route.prefix}: requires ${route.requirement}; Authorization ${route.forwardAuthorization ? "forwarded" : "not forwarded"}`,
+        );
+        if (route.requirement === "anonymous" || route.requirement === "passthrough") {
+          add("extract", true, `not checked: ${route.requirement} route`);
+        }
+        return;
+      }
+      case "extract":
+        if (event.token === undefined) {
+          add("extract", false, `${reason}${bearer === undefined ? " (no token on stdin)" : ""}`);
+        } else {
+          add(
+            "extract",
+            true,
+            `bearer token, ${event.token.length} bytes, fingerprint ${tokenFingerprint(event.token)}`,
+          );
+        }
+        return;
+      case "cache":
+        add("cache", !failed, `${event.hit} cache hit${reason === undefined ? "" : `: ${reason}`}`);
+        return;
+      case "decode": {
+        const header = event.header;
+        if (header === undefined) {
+          add(
+            "decode",
+            false,
+            `${reason}: ${event.detail ?? `allowed algorithms ${config.auth.allowedAlgs.join(", ")}`}`,
+          );
+          return;
+        }
+        add(
+          "decode",
+          true,
+          `alg ${header.alg}, kid ${header.kid}${typeof header.typ === "string" ? `, typ ${header.typ}` : ""}`,
+        );
+        return;
+      }
+      case "tenant": {
+        const tenant = event.tenant;
+        if (tenant === undefined) {
+          const { payload } = event;
+          add("tenant", false, `${reason}: tid ${JSON.stringify(payload.tid)}, iss ${JSON.stringify(payload.iss)}`);
+          return;
+        }
+        add(
+          "tenant",
+          true,
+          `${tenant.tenantId} → ${tenant.serviceName} (${tenant.environment})${tenant.disabled ? ", Entra authentication DISABLED" : ""}${tenant.adminServiceManagement ? ", Administration Service Management on" : ""}`,
+        );
+        return;
+      }
+      case "policy": {
+        const { route, kind, service } = event;
+        const serviceText = service === undefined ? "audience of no service" : `${service} token`;
+        add(
+          "policy",
+          !failed,
+          failed
+            ? `${reason}: ${kind} token (${serviceText}), route requires ${route.requirement}${route.allowAppOnly ? " (app-only allowed)" : ""}`
+            : `${kind} token (${serviceText}) allowed on a ${route.requirement} route`,
+        );
+        return;
+      }
+      case "issuer": {
+        const { tenant, iss, version } = event;
+        add(
+          "issuer",
+          !failed,
+          version === undefined
+            ? `issuer_invalid: ${JSON.stringify(iss)} is none of ${[...tenant.issuersV1, ...tenant.issuersV2].join(", ")}`
+            : `${String(iss)} (v${version} token)`,
+        );
+        return;
+      }
+      case "keys": {
+        const { tenant, setId, header, lookup } = event;
+        const set = tenant.keySetV1.id === setId ? tenant.keySetV1 : tenant.keySetV2;
+        const status = keys.statuses().find((s) => s.id === setId);
+        const stateText = status
+          ? `key set ${set.url}: ${status.state}, ${status.keyCount} key(s)${status.lastError ? `, last error: ${status.lastError}` : ""}`
+          : `key set ${set.url}: not loaded`;
+        if (!isKey(lookup)) add("keys", false, `${lookup.reason}: kid ${header.kid} not served; ${stateText}`);
+        else if (failed) {
+          add("keys", false, `${reason}: key ${header.kid} is for ${lookup.alg}, token says ${header.alg}`);
+        } else add("keys", true, `kid ${header.kid} found (${lookup.modulusBits}-bit); ${stateText}`);
+        return;
+      }
+      case "signature": {
+        const { header } = event;
+        add(
+          "signature",
+          !failed,
+          failed
+            ? `${reason}: the signature does not verify with key ${header.kid}`
+            : `${header.alg} signature verifies with key ${header.kid}`,
+        );
+        return;
+      }
+      case "claims": {
+        const { payload, version } = event;
+        if (event.principal === undefined && reason === "issuer_invalid") {
+          add("claims", false, `issuer_invalid: the key is bound to issuer ${event.key.issuer}`);
+          return;
+        }
+        const client = version === 1 ? payload.appid : payload.azp;
+        const exp = typeof payload.exp === "number" ? `exp ${describeAge(payload.exp - nowMs / 1000)}` : "no exp";
+        const nbf = typeof payload.nbf === "number" ? `, nbf ${describeAge(payload.nbf - nowMs / 1000)}` : "";
+        const iat =
+          typeof payload.iat === "number" ? `, iat ${describeAge(payload.iat - nowMs / 1000)}` : ", no numeric iat";
+        const lifetime =
+          typeof payload.iat === "number" && typeof payload.exp === "number"
+            ? `, lifetime ${describeAge(payload.exp - payload.iat).replace(/^in /, "")} (max ${config.auth.maxTokenLifetimeSec} s)`
+            : "";
+        const summary = `aud ${JSON.stringify(payload.aud)}, ${version === 1 ? "appid" : "azp"} ${JSON.stringify(client)}, ${exp}${nbf}${iat}${lifetime} (skew ${config.auth.clockSkewSec} s)`;
+        add("claims", !failed, failed ? `${reason}: ${summary}` : summary);
+        return;
+      }
+      case "grant": {
+        const { route, principal } = event;
+        if (failed) {
+          add(
+            "grant",
+            false,
+            `${reason}: route ${route.prefix} accepts client apps ${[...route.clientApps].join(", ") || "(the tenant's own only)"}${route.requiredScope ? `, requires scope ${route.requiredScope}; token scp ${JSON.stringify(principal.scopes.join(" "))}` : ""}`,
+          );
+        } else if (route.clientApps.length > 0 || route.requiredScope !== undefined) {
+          add("grant", true, `client app and scope accepted by route ${route.prefix}`);
+        }
+        return;
+      }
     }
   }
 }

@@ -151,3 +151,35 @@ describe("verified-token cache", () => {
     expect(outcome(await h.check(token))).toBe("client_app_invalid");
   });
 });
+
+describe("trace", () => {
+  it("when a trace is passed, then it is told every step in pipeline order, and a cached verdict is reported as a cache hit", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    const steps: string[] = [];
+    const traced = (authorization: string) =>
+      h.run({ url: "/CCM_STS", authorization, trace: (e) => steps.push(`${e.step}:${e.refused?.reason ?? "ok"}`) });
+    expect(outcome(await traced(`Bearer ${token}`))).toBe("ok");
+    expect(steps).toEqual([
+      "route:ok",
+      "extract:ok",
+      "decode:ok",
+      "tenant:ok",
+      "policy:ok",
+      "issuer:ok",
+      "keys:ok",
+      "signature:ok",
+      "claims:ok",
+      "grant:ok",
+    ]);
+    steps.length = 0;
+    expect(outcome(await traced(`Bearer ${token}`))).toBe("ok");
+    expect(steps).toEqual(["route:ok", "extract:ok", "cache:ok"]);
+    steps.length = 0;
+    const dot = token.lastIndexOf(".");
+    const forged = `${token.slice(0, dot + 1)}${"A".repeat(token.length - dot - 1)}`;
+    expect(outcome(await traced(`Bearer ${forged}`))).toBe("signature_invalid");
+    expect(outcome(await traced(`Bearer ${forged}`))).toBe("signature_invalid");
+    expect(steps.slice(-3)).toEqual(["route:ok", "extract:ok", "cache:signature_invalid"]);
+  });
+});

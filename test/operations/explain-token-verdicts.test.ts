@@ -151,6 +151,45 @@ describe("explain-token", () => {
     });
   }
 
+  describe("when decode refuses the token, then the decode step names the malformation", () => {
+    const kid = { alg: "RS256", kid: "k" };
+    const malformations: [string, () => string, string, RejectionReason][] = [
+      ["not three segments", () => "abc.def", "not three dot-separated segments", "token_malformed"],
+      ["bad base64url", () => `${b64(kid)}.${b64({})}.YR`, "a segment is not canonical base64url", "token_malformed"],
+      [
+        "header not a JSON object",
+        () => `${b64([1])}.${b64({})}.c2ln`,
+        "the header is not a UTF-8 JSON object",
+        "token_malformed",
+      ],
+      ["no alg", () => crafted({ kid: "k" }, {}), "the header has no string alg", "token_malformed"],
+      [
+        "payload not a JSON object",
+        () => `${b64(kid)}.${b64("null")}.c2ln`,
+        "the payload is not a UTF-8 JSON object",
+        "token_malformed",
+      ],
+      ["missing kid", () => crafted({ alg: "RS256" }, {}), "the header has no kid", "token_malformed"],
+      ["crit present", () => crafted({ ...kid, crit: ["exp"], exp: 1 }, {}), "the header has crit", "token_malformed"],
+      [
+        "alg not allowed",
+        () => crafted({ alg: "HS256", kid: "k" }, {}),
+        'alg "HS256" is not allowed (allowed: RS256)',
+        "alg_not_allowed",
+      ],
+    ];
+    for (const [kind, token, detail, reason] of malformations) {
+      it(`${kind}: ${reason}, "${detail}"`, async () => {
+        const { code, out } = await explain(token(), "/CCM_STS");
+        expect(code).toBe(1);
+        const line = out.split("\n").find((l) => /^\s*\d+\. decode\s/.test(l));
+        expect(line).toMatch(/\bfailed\s/);
+        expect(line).toContain(`${reason}: ${detail}`);
+        expect(out).toContain(`verdict: rejected ${reason} (HTTP 401)`);
+      });
+    }
+  });
+
   it("when the token is good, then every step passes and the verdict is accepted with exit code 0", async () => {
     const token = await h.userToken(h.tenant("contoso"), 1);
     const { code, out } = await explain(token, "/CCM_STS");

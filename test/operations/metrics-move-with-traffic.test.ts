@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
@@ -68,6 +69,37 @@ describe("metrics", () => {
     });
     expect(res.status).toBe(401);
     expect(metricValue(await scrape(), "entra_gateway_requests_total", labels)).toBe(before + 1);
+  });
+
+  it("when AADAuthInfo is asked, then each answer is counted by outcome and logged with the tenant asked, no token", async () => {
+    const contoso = h.tenant("contoso").id;
+    const stranger = randomUUID();
+    const count = async (outcome: string) =>
+      metricValue(await scrape(), "entra_gateway_aadauthinfo_requests_total", { outcome }) ?? 0;
+    const found = await count("found");
+    const missing = await count("not_onboarded");
+    const requests = metricValue(await scrape(), "entra_gateway_requests_total", {}) ?? 0;
+    const lines = () =>
+      h.logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === "request" && l.outcome === "aadauthinfo");
+    const logged = lines().length;
+    const token = await h.userToken(h.tenant("contoso"), 1);
+    const ok = await h.gw("GET", `/CCM_Proxy_ServerAuth/AADAuthInfo?TenantID=${contoso.toUpperCase()}`, { token });
+    expect(ok.status).toBe(200);
+    const no = await h.gw("GET", `/CCM_Proxy_ServerAuth/AADAuthInfo?TenantID=${stranger}`);
+    expect(no.status).toBe(404);
+    const junk = await h.gw("GET", "/CCM_Proxy_ServerAuth/AADAuthInfo?TenantID=%3Cscript%3E");
+    expect(junk.status).toBe(404);
+    expect(await count("found")).toBe(found + 1);
+    expect(await count("not_onboarded")).toBe(missing + 2);
+    // Answered by the gateway: not a proxied or rejected request.
+    expect(metricValue(await scrape(), "entra_gateway_requests_total", {}) ?? 0).toBe(requests);
+    const mine = lines().slice(logged);
+    expect(mine.map((l) => [l.level, l.reason, l.tenantId, l.status, l.tokenFp])).toEqual([
+      [30, "found", contoso, 200, undefined],
+      [30, "not_onboarded", stranger, 404, undefined],
+      [30, "not_onboarded", undefined, 404, undefined],
+    ]);
+    expect(JSON.stringify(mine)).not.toContain("script");
   });
 
   it("when the admin API forces a JWKS refresh, then the fetch counter moves for every key set", async () => {
