@@ -10,6 +10,7 @@ import { stringify as toYaml } from "yaml";
 import { CLOUDS, type CloudName, issuerFor } from "../entra-simulator/clouds.js";
 import { type EntraSimulator, startEntraSimulator } from "../entra-simulator/server.js";
 import { ensureTlsMaterial, type TlsMaterial } from "../stack/tls.js";
+import { TOKEN_LIFETIME_SEC } from "./tokens.js";
 
 /** One seeded tenant as the bench sees it. */
 export interface BenchTenant {
@@ -150,6 +151,9 @@ export async function writeGatewayConfig(stack: BenchStack, options: GatewayConf
     routes,
     auth: {
       jwks: { diskCacheDir: join(stack.stateDir, "jwks") },
+      // The bench's tokens live a week so a minted pool is reused between runs; the lifetime bound (28 h by
+      // default) is raised to admit them — it is still checked on every token, at the same cost.
+      maxTokenLifetimeSec: TOKEN_LIFETIME_SEC + 3_600,
       ...(options.verifiedCacheEntries
         ? {
             verifiedCache: {

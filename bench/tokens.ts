@@ -17,7 +17,7 @@ import type { MintJob } from "./mint-worker.js";
 import type { BenchStack, BenchTenant } from "./stack.js";
 
 /** Lifetime of bench tokens: long enough to reuse a cached pool across runs for a week. */
-const TOKEN_LIFETIME_SEC = 8 * 86_400;
+export const TOKEN_LIFETIME_SEC = 8 * 86_400;
 /** A cached pool is reused while its tokens stay valid this much longer. */
 const MIN_REMAINING_SEC = 86_400;
 
