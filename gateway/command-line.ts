@@ -41,6 +41,41 @@ const SHARED: OptionSpecs = {
   json: { type: "boolean" },
 };
 
+/**
+ * `util.parseArgs` refuses a string option's value that starts with `-` (`--secret-value -x~Q…`), yet
+ * generated secrets do start with one. Such a value is joined to its option (`--secret-value=-x~Q…`) unless it
+ * is itself one of the command's options, so `--config --json` still reads as a missing value.
+ */
+function joinDashValues(argv: readonly string[], options: OptionSpecs): string[] {
+  const takesValue = new Set<string>();
+  const known = new Set<string>(["--help", "-h", "--json"]);
+  for (const [name, spec] of Object.entries(options)) {
+    known.add(`--${name}`);
+    if (spec.short !== undefined) known.add(`-${spec.short}`);
+    if (spec.type === "string") {
+      takesValue.add(`--${name}`);
+      if (spec.short !== undefined) takesValue.add(`-${spec.short}`);
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (takesValue.has(arg) && next?.startsWith("-") && next !== "--" && !known.has(next)) {
+      // Long options take `--name=value`; a short one takes its value glued on (`-c-value`).
+      out.push(arg.startsWith("--") ? `${arg}=${next}` : `${arg}${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** Exit code of a usage error (unknown flag, missing argument). */
 export const USAGE_EXIT_CODE = 2;
 
@@ -59,7 +94,7 @@ export function parseCommandLine(
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinDashValues(argv, spec.options),
       options: { ...spec.options, ...SHARED },
       allowPositionals: true,
       strict: true,
