@@ -8,13 +8,13 @@ import type { Logger } from "pino";
 import type { Authenticator } from "./auth/authenticate.js";
 import { answerClientError } from "./http/client-errors.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./http/health.js";
-import type { UpstreamClient } from "./http/proxy.js";
+import type { Upstreams } from "./http/proxy.js";
 import { type RequestOutcome, registerProxyRoute } from "./http/proxy-route.js";
 
 /** What the gateway is built from. */
 export interface GatewayDeps {
   readonly authenticator: Authenticator;
-  readonly upstream: UpstreamClient;
+  readonly upstream: Upstreams;
   readonly logger: Logger;
   /** Readiness of this process (`http/health.ts`), answered on `/readyz`. */
   readonly readiness: ReadinessCheck;

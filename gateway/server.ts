@@ -18,7 +18,7 @@ import { createHttpJwksFetcher } from "./auth/keys/http-fetcher.js";
 import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "./auth/keys/jwks-store.js";
 import type { GatewayConfig } from "./config/validate.js";
 import { createReadinessCheck, type ReadinessCheck } from "./http/health.js";
-import { createUpstreamClient, type UpstreamClient } from "./http/proxy.js";
+import { createUpstreams, type Upstreams } from "./http/proxy.js";
 import type { RequestOutcome } from "./http/proxy-route.js";
 import { createLogger } from "./observability/logger.js";
 
@@ -47,7 +47,7 @@ export interface RunningGateway {
   readonly app: FastifyInstance;
   readonly authenticator: Authenticator;
   readonly keys: JwksStore;
-  readonly upstream: UpstreamClient;
+  readonly upstream: Upstreams;
   readonly logger: Logger;
   /** This process's readiness with its details (the admin listener shows them; `/readyz` only the verdict). */
   readonly readiness: ReadinessCheck;
@@ -93,7 +93,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onVerified ? { onVerified: options.onVerified } : {}),
   });
-  const upstream = createUpstreamClient(config.upstream);
+  const upstream = createUpstreams(config.upstream);
   const listen = config.listen;
   const tls =
     listen.cert !== undefined && listen.key !== undefined ? { cert: listen.cert, key: listen.key.reveal() } : undefined;

@@ -11,7 +11,7 @@ import { bearerOf, tokenFingerprint } from "../observability/logger.js";
 import { aadAuthInfo, isGuid, tenantIdParam } from "./aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "./cmg-path.js";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.js";
-import { createUpstreamClient, UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure } from "./proxy.js";
+import { UPSTREAM_FAILURES, type UpstreamClient, UpstreamFailure, type Upstreams } from "./proxy.js";
 import {
   BodyStalledError,
   BodyTooLargeError,
@@ -26,7 +26,7 @@ import {
 /** What the proxy route needs. */
 export interface ProxyRouteDeps {
   readonly authenticator: Authenticator;
-  readonly upstream: UpstreamClient;
+  readonly upstream: Upstreams;
   readonly log: Logger;
   /** Observers for metrics (operations issue); called once per request. */
   readonly onOutcome?: (outcome: RequestOutcome) => void;
@@ -44,31 +44,6 @@ export interface RequestOutcome {
   readonly authSeconds?: number;
   /** Seconds from sending upstream to the MP's response headers (proxied requests only). */
   readonly upstreamSeconds?: number;
-}
-
-/**
- * The upstream of each management point origin: the default one (`upstream.url`) plus one pool per other
- * origin a CMG MP/site ID maps to, created on first use with `upstream`'s TLS material and timeouts.
- */
-function createUpstreamSelector(defaultClient: UpstreamClient) {
-  const others = new Map<string, UpstreamClient>();
-  return {
-    /** The client for a CMG ID, or undefined when the ID is not routed (`managementPoints`). */
-    select(config: ProxyRouteDeps["authenticator"]["config"], mpId: string): UpstreamClient | undefined {
-      const url = managementPointUrl(config, mpId);
-      if (url === undefined) return undefined;
-      if (url === config.upstream.url) return defaultClient;
-      let client = others.get(url);
-      if (client === undefined) {
-        client = createUpstreamClient({ ...config.upstream, url });
-        others.set(url, client);
-      }
-      return client;
-    },
-    async close(): Promise<void> {
-      await Promise.all([...others.values()].map((c) => c.close()));
-    },
-  };
 }
 
 /** Upstream responses with a declared length up to this are buffered and written at once. */
@@ -116,8 +91,6 @@ function authorizationValues(req: FastifyRequest): readonly string[] | undefined
 /** Registers the catch-all proxy route on `app`. */
 export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): void {
   const { authenticator, log } = deps;
-  const upstreams = createUpstreamSelector(deps.upstream);
-  app.addHook("onClose", () => upstreams.close());
   const bodyLimit = () => authenticator.config.listen.bodyLimitBytes;
 
   // Bodies are not parsed: the stream goes upstream as it arrives. Forms are read (bounded) for RFC 6750 §2.2.
@@ -179,13 +152,13 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       return reply.header("cache-control", "no-store").send(info);
     }
     if (target.kind === "badId") return answerRejection(req, reply, ROUTE_UNKNOWN, 0);
-    let upstream = deps.upstream;
+    let upstream: UpstreamClient = deps.upstream;
     let url = req.url;
     if (target.kind === "cmg") {
-      const selected = upstreams.select(authenticator.config, target.mpId);
+      const mpUrl = managementPointUrl(authenticator.config, target.mpId);
       // An ID the gateway does not route: 404, nothing forwarded (not even an authenticated request).
-      if (selected === undefined) return answerRejection(req, reply, MANAGEMENT_POINT_UNKNOWN, 0);
-      upstream = selected;
+      if (mpUrl === undefined) return answerRejection(req, reply, MANAGEMENT_POINT_UNKNOWN, 0);
+      upstream = deps.upstream.forOrigin(mpUrl);
       url = target.url;
     }
     const raw = req.raw;

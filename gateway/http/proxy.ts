@@ -166,3 +166,38 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
     destroy: () => pool.destroy(),
   };
 }
+
+/** Every management point's pool: the configured upstream's, plus one per other MP origin a CMG ID maps to. */
+export interface Upstreams extends UpstreamClient {
+  /**
+   * The pool for `url`: the configured upstream's when it is that URL, otherwise one made on first use with
+   * the same TLS material, timeouts and limits. `close`/`destroy` cover every pool made here, so the drain
+   * deadline reaches them all; `stats` are the configured upstream's.
+   */
+  forOrigin(url: string): UpstreamClient;
+}
+
+/** Creates the configured upstream's pool and the set the other management points' pools join. */
+export function createUpstreams(upstream: Upstream): Upstreams {
+  const main = createUpstreamClient(upstream);
+  const others = new Map<string, UpstreamClient>();
+  const all = () => [main, ...others.values()];
+  return {
+    ...main,
+    forOrigin(url) {
+      if (url === upstream.url) return main;
+      let client = others.get(url);
+      if (client === undefined) {
+        client = createUpstreamClient({ ...upstream, url });
+        others.set(url, client);
+      }
+      return client;
+    },
+    async close() {
+      await Promise.all(all().map((c) => c.close()));
+    },
+    async destroy() {
+      await Promise.all(all().map((c) => c.destroy()));
+    },
+  };
+}
