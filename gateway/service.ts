@@ -20,6 +20,7 @@ import { type AdminServer, startAdminServer } from "./admin/server.js";
 import { applyWithTenantStates, openTenantSwitch } from "./admin/tenant-switch.js";
 import { formatProblems, type GatewayConfig, type ValidateOptions } from "./config/validate.js";
 import { type ConfigReloader, createConfigReloader, validateConfigTextAt } from "./config/watch.js";
+import { createRefusalRing } from "./console/refusals.js";
 import { createLogger } from "./observability/logger.js";
 import { type ControlMetrics, createControlMetrics, createRequestMetrics } from "./observability/metrics.js";
 import { type MetricsServer, startMetricsServer } from "./observability/metrics-server.js";
@@ -110,6 +111,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
   const registry = new Registry();
   const requestMetrics = createRequestMetrics(registry);
   const controlMetrics = createControlMetrics(registry);
+  const refusals = createRefusalRing();
   const {
     configPath: _p,
     stateDir: _s,
@@ -125,6 +127,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     logger,
     onOutcome: (o) => {
       requestMetrics.recordOutcome(o);
+      refusals.record(o);
       options.onOutcome?.(o);
     },
     onJwksFetch: (e) => {
@@ -187,6 +190,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         reloader,
         logger,
         metrics: controlMetrics,
+        console: { metricsText: () => registry.metrics(), refusals: refusals.list },
       });
       const a = admin;
       parts.push({ stop: () => a.close() });
