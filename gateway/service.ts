@@ -140,7 +140,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     },
   });
   requestMetrics.attach(gateway);
-  const control = createLocalControl(gateway);
+  const control = createLocalControl(gateway, refusals);
   const parts: { stop(): Promise<void> | void }[] = [];
   const stopParts = async () => {
     for (const part of parts.reverse()) await Promise.resolve(part.stop()).catch(() => undefined);
@@ -190,7 +190,10 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         reloader,
         logger,
         metrics: controlMetrics,
-        console: { metricsText: () => registry.metrics(), refusals: refusals.list },
+        console: {
+          metricsText: () => registry.metrics(),
+          refusals: async () => (await control.recentRefusals?.()) ?? [],
+        },
       });
       const a = admin;
       parts.push({ stop: () => a.close() });

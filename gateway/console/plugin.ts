@@ -142,7 +142,9 @@ export async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Pr
       .header("content-security-policy", CONSOLE_CSP)
       .header("x-content-type-options", "nosniff")
       .header("x-frame-options", "DENY")
-      .header("referrer-policy", "no-referrer")
+      // Not no-referrer: under it a browser sends `Origin: null` with every POST (Fetch standard, "append a
+      // request Origin header"), and the origin check below could not tell the console's own forms apart.
+      .header("referrer-policy", "same-origin")
       .header("cross-origin-opener-policy", "same-origin")
       .header("cross-origin-resource-policy", "same-origin")
       .header("cache-control", "no-store");

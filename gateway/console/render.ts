@@ -109,7 +109,7 @@ export function page(title: string, body: SafeHtml, csrf?: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${csrf === undefined ? "" : html`<meta name="csrf-token" content="${csrf}">`}
 <title>${title}</title>
 <link rel="stylesheet" href="/console/assets/console.css">
@@ -241,7 +241,7 @@ function chart(
   }[],
   format: (v: number | undefined) => string,
 ): SafeHtml {
-  const W = 320;
+  const W = 280;
   const H = 80;
   const start = nowMs - view.windowMs;
   const x = (at: number) => (((at - start) / view.windowMs) * W).toFixed(1);
@@ -276,38 +276,45 @@ export function trafficPanel(view: TrafficView, nowMs: number): SafeHtml {
       : html`<table class="reasons"><thead><tr><th>Reason</th><th>Refusals</th></tr></thead><tbody>${view.refusalsByReason.map(
           (r) => html`<tr><td><code>${r.reason}</code></td><td>${r.count}</td></tr>`,
         )}</tbody></table>`;
+  const rate = (title: string, cls: string, value: (p: TrafficPoint) => number) =>
+    chart(title, view, nowMs, [{ name: "now", cls, value }], formatRate);
+  const latency = (title: string, p50: (p: TrafficPoint) => number | undefined, p99: typeof p50) =>
+    chart(
+      title,
+      view,
+      nowMs,
+      [
+        { name: "p50", cls: "s1", value: p50 },
+        { name: "p99", cls: "s2", value: p99 },
+      ],
+      formatMs,
+    );
   return html`<div class="charts">
-${chart("Requests", view, nowMs, [{ name: "now", cls: "s1", value: (p) => p.requestsPerSec }], formatRate)}
-${chart("Refusals", view, nowMs, [{ name: "now", cls: "s2", value: (p) => p.refusalsPerSec }], formatRate)}
-${chart(
+${rate("Requests", "s1", (p) => p.requestsPerSec)}
+${rate("Refusals", "s2", (p) => p.refusalsPerSec)}
+${latency(
   "Authentication",
-  view,
-  nowMs,
-  [
-    { name: "p50", cls: "s1", value: (p) => p.authP50 },
-    { name: "p99", cls: "s2", value: (p) => p.authP99 },
-  ],
-  formatMs,
+  (p) => p.authP50,
+  (p) => p.authP99,
 )}
-${chart(
+${latency(
   "Upstream",
-  view,
-  nowMs,
-  [
-    { name: "p50", cls: "s1", value: (p) => p.upstreamP50 },
-    { name: "p99", cls: "s2", value: (p) => p.upstreamP99 },
-  ],
-  formatMs,
+  (p) => p.upstreamP50,
+  (p) => p.upstreamP99,
 )}
 </div>
 <h3>Refusals by reason, last ${minutes} minutes</h3>
 ${reasons}`;
 }
 
+/** Refusals listed on the page (the newest of those kept). */
+export const REFUSALS_SHOWN = 25;
+
 /** The recent refusals panel, newest first. */
-export function refusalsPanel(refusals: readonly Refusal[]): SafeHtml {
-  if (refusals.length === 0) return html`<p class="muted">No refusals since the gateway started.</p>`;
-  return html`<table class="refusals">
+export function refusalsPanel(all: readonly Refusal[]): SafeHtml {
+  if (all.length === 0) return html`<p class="muted">No refusals since the gateway started.</p>`;
+  const refusals = all.slice(0, REFUSALS_SHOWN);
+  return html`${all.length > refusals.length ? html`<p class="muted">The newest ${refusals.length} of the last ${all.length}.</p>` : ""}<table class="refusals">
 <thead><tr><th>Time (UTC)</th><th>Reason</th><th>Status</th><th>Tenant</th><th>Route</th><th>Token fingerprint</th></tr></thead>
 <tbody>${refusals.map(
     (r) =>

@@ -39,7 +39,14 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
   let admin: string;
 
   beforeAll(async () => {
-    h = await startStackHarness();
+    h = await startStackHarness({
+      // One web app secret near its expiry, so the table has one to highlight.
+      editGatewayConfig: (raw) => {
+        const services = raw.azureServices as { tenant: { name: string }; webApp: { secretExpiry?: string } }[];
+        const tailspin = services.find((s) => s.tenant.name.startsWith("tailspin"))!;
+        tailspin.webApp.secretExpiry = new Date(Date.now() + 12.5 * 86_400_000).toISOString();
+      },
+    });
     admin = h.stack.service.admin!.url;
     browser = await chromium.launch({ executablePath: executablePath!, headless: true, args: chromiumArgs() });
     // The stack's admin listener has the stack's own CA; the browser is not told about it.
@@ -106,7 +113,10 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
         .toBe(t.disabled ? "disabled" : "enabled");
       expect(await row(t.id).locator(".keyset").count()).toBeGreaterThan(0);
     }
-    // A secret within 30 days of expiry is highlighted (the stack's secrets are fresh: none is).
+    // The secret within 30 days of its expiry is highlighted with its days left; the others are not.
+    const tailspin = h.tenant("tailspin");
+    expect(await row(tailspin.id).locator(".secret.expiring").textContent()).toContain("12 days left");
+    expect(await page.locator(".secret.expiring").count()).toBe(1);
     expect(await page.locator(".secret.ok").count()).toBeGreaterThan(0);
   });
 
@@ -141,12 +151,14 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
           await send(token);
           await send(forged);
         }
-        return (await page.locator("#traffic polyline").count()) >= 4;
+        // Requests, refusals, p50 and p99 of authentication and upstream; the forged token's refusals by reason.
+        const lines = await page.locator("#traffic polyline").count();
+        const reasons = (await page.locator("#traffic").textContent()) ?? "";
+        return lines === 6 && reasons.includes("audience_invalid");
       },
       "the charts to draw the traffic",
       60_000,
     );
-    expect(await page.locator("#traffic").textContent()).toContain("audience_invalid");
     await mkdir(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "console.png"), fullPage: true });
   });

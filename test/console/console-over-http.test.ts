@@ -103,7 +103,10 @@ describe("the console over HTTP", () => {
     expect(res.text).toContain("That key was refused.");
     expect(await signInRefusals()).toBe(before + 1);
     const audit = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.audit?.action === "console.sign_in");
-    expect(audit.at(-1)?.audit).toMatchObject({ result: "refused", who: { key: undefined, address: "127.0.0.1" } });
+    expect(audit.at(-1)?.audit).toMatchObject({ result: "refused" });
+    // Who tried and from where: no key fingerprint (none was proven), never what was sent.
+    expect(audit.at(-1)?.audit.who).toEqual({ address: "127.0.0.1" });
+    expect(JSON.stringify(audit.at(-1))).not.toContain(key);
   });
 
   it("when the right key is sent, then the session cookie is HttpOnly, Secure, SameSite=Strict, Path=/console with a Max-Age", async () => {
@@ -164,10 +167,15 @@ describe("the console over HTTP", () => {
     expect(page.text).toContain(`action="/console/tenants/${contoso.id}/enable"`);
 
     // The refusal is listed by fingerprint; the header form (x-csrf-token) works as well as the form field.
+    // A token sent in the query is refused (400) and listed by its route without the query.
+    expect((await h.gw("POST", `/CCM_STS?access_token=${token}`)).status).toBe(400);
     const live = await consoleCall("GET", "/console/live", { cookie });
     expect(live.status).toBe(200);
-    expect(JSON.parse(live.text).refusals).toContain(`sha256:${tokenFingerprint(token)}`);
+    const panels = JSON.parse(live.text);
+    expect(panels.refusals).toContain(`sha256:${tokenFingerprint(token)}`);
+    expect(panels.refusals).toContain("request_malformed");
     expect(live.text).not.toContain(token.split(".")[2]);
+    expect(live.text).not.toContain(token.split(".")[1]);
     const enable = await consoleCall("POST", `/console/tenants/${contoso.id}/enable`, {
       cookie,
       form: {},

@@ -5,7 +5,13 @@
 import { describe, expect, it } from "vitest";
 import { escapeHtml, html } from "../../gateway/console/html.js";
 import type { Refusal } from "../../gateway/console/refusals.js";
-import { dashboardPage, signInPage, type TenantRow } from "../../gateway/console/render.js";
+import {
+  dashboardPage,
+  REFUSALS_SHOWN,
+  refusalsPanel,
+  signInPage,
+  type TenantRow,
+} from "../../gateway/console/render.js";
 
 const HOSTILE = `<script>alert(1)</script>"><img src=x onerror=alert(2)>'`;
 
@@ -83,6 +89,15 @@ describe("console rendering", () => {
     expect(out).not.toContain("/disable");
     expect(out).toContain('<span class="badge off">disabled</span>');
     expect(out).toContain("by admin");
+  });
+
+  it("when more refusals are kept than the page lists, then it lists the newest and says how many it holds", () => {
+    const many = Array.from({ length: REFUSALS_SHOWN + 5 }, (_, i) => ({ ...refusal, reason: `reason_${i}` }));
+    const out = refusalsPanel(many).text;
+    expect(out.match(/<tr><td/g)).toHaveLength(REFUSALS_SHOWN);
+    expect(out).toContain("reason_0");
+    expect(out).not.toContain(`reason_${REFUSALS_SHOWN}<`);
+    expect(out).toContain(`The newest ${REFUSALS_SHOWN} of the last ${REFUSALS_SHOWN + 5}.`);
   });
 
   it("when html`` gets a nested fragment, then it is kept; a string is escaped", () => {
