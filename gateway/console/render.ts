@@ -66,6 +66,7 @@ const SERVICE_TYPES: Readonly<Record<string, string>> = {
   cloudManagement: "Cloud management",
   logAnalytics: "Log Analytics",
   storeForBusiness: "Store for Business",
+  adminServiceManagement: "Administration Service Management",
 };
 
 /** "12 s", "4 min", "3 h", "2 d". */

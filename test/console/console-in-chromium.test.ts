@@ -32,6 +32,9 @@ let context: BrowserContext;
 let page: Page;
 /** Every console response body, by URL, as Chromium received it. */
 const bodies: { url: string; text: string }[] = [];
+/** The confirm() questions the page asked; the next one is answered "Cancel" when set. */
+const dialogs: string[] = [];
+let dismissNext = false;
 /** Every token this test sent through the gateway. */
 const tokens = new Set<string>();
 
@@ -52,7 +55,11 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
     // The stack's admin listener has the stack's own CA; the browser is not told about it.
     context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
     page = await context.newPage();
-    page.on("dialog", (dialog) => void dialog.accept());
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void (dismissNext ? dialog.dismiss() : dialog.accept());
+      dismissNext = false;
+    });
     page.on("response", (res) => {
       if (!res.url().startsWith(admin)) return;
       void res.text().then(
@@ -124,6 +131,12 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
     const contoso = h.tenant("contoso");
     const token = await h.userToken(contoso, 1);
     expect(await send(token)).toBe(200);
+    // Cancelled in the confirm dialog: nothing is posted, the tenant stays enabled.
+    dismissNext = true;
+    await row(contoso.id).locator("button", { hasText: "Disable" }).click();
+    expect(dialogs.at(-1)).toContain("Disable Entra authentication for contoso.onmicrosoft.com?");
+    expect(await send(token)).toBe(200);
+    expect(await row(contoso.id).locator(".badge.on, .badge.off").textContent()).toBe("enabled");
     await post(row(contoso.id).locator("button", { hasText: "Disable" }));
     await expect.poll(() => row(contoso.id).locator(".badge.on, .badge.off").textContent()).toBe("disabled");
     expect(await row(contoso.id).textContent()).toContain("by admin");

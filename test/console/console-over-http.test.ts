@@ -91,8 +91,15 @@ describe("the console over HTTP", () => {
     const { cookie } = await signIn();
     const res = await consoleCall("GET", "/tenants", { cookie });
     expect(res.status).toBe(401);
-    const traversal = await consoleCall("GET", "/console/../tenants", { cookie });
-    expect(traversal.status).toBe(401);
+    // Sent as it is (a URL would resolve the dot segments first): a path that only starts like the console's.
+    const traversal = await h.dispatcher.request({
+      origin: admin,
+      path: "/console/../tenants",
+      method: "GET",
+      headers: { cookie: `${SESSION_COOKIE}=${cookie}` },
+    });
+    await traversal.body.dump();
+    expect(traversal.statusCode).toBe(401);
   });
 
   it("when a wrong key is sent, then the answer is 401 without a cookie, and the refusal is counted and audited", async () => {
@@ -174,8 +181,8 @@ describe("the console over HTTP", () => {
     const panels = JSON.parse(live.text);
     expect(panels.refusals).toContain(`sha256:${tokenFingerprint(token)}`);
     expect(panels.refusals).toContain("request_malformed");
-    expect(live.text).not.toContain(token.split(".")[2]);
-    expect(live.text).not.toContain(token.split(".")[1]);
+    expect(panels.refusals).not.toContain("access_token");
+    for (const part of token.split(".")) expect(live.text).not.toContain(part);
     const enable = await consoleCall("POST", `/console/tenants/${contoso.id}/enable`, {
       cookie,
       form: {},
