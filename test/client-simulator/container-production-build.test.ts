@@ -64,7 +64,7 @@ function startProductionGateway(configPath: string): Promise<string> {
       [
         "--input-type=module",
         "-e",
-        `const { startGatewayService } = await import(${JSON.stringify(`file://${join(dir, "dist/gateway/service.js")}`)});
+        `const { startGatewayService } = await import(${JSON.stringify(`file://${join(dir, "dist/gateway/runtime/start.js")}`)});
          const svc = await startGatewayService({ configPath: process.argv[1], stateDir: process.argv[2] });
          console.log(JSON.stringify({ msg: "gateway listening", url: svc.gateway.url }));
          process.on("SIGTERM", () => svc.stop().then(() => process.exit(0)));`,
