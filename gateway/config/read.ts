@@ -11,8 +11,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { validateConfigTextAt } from "./load.js";
 import type { GatewayConfig, ValidateOptions } from "./validate.js";
-import { validateConfigTextAt } from "./watch.js";
 
 /** A configuration file, read and validated. */
 export type ConfigRead = {
