@@ -18,6 +18,9 @@ export interface Refusal {
   readonly status: number;
 }
 
+/** Refusals a ring keeps (and a cluster's merged list). */
+export const REFUSALS_KEPT = 100;
+
 /** A route longer than this is cut (a path is client bytes). */
 export const MAX_ROUTE_CHARS = 160;
 
@@ -32,13 +35,13 @@ export interface RefusalRing {
 /**
  * Creates a ring of at most `capacity` refusals (the oldest one goes when it is full).
  *
- * @param capacity how many refusals are kept; default 100
+ * @param capacity how many refusals are kept
  * @param now the clock (tests)
  * @example
  * const refusals = createRefusalRing();
  * startGateway({ config, onOutcome: (o) => refusals.record(o) });
  */
-export function createRefusalRing(capacity = 100, now: () => number = Date.now): RefusalRing {
+export function createRefusalRing(capacity = REFUSALS_KEPT, now: () => number = Date.now): RefusalRing {
   const slots: (Refusal | undefined)[] = new Array(capacity).fill(undefined);
   let next = 0;
   return {
@@ -64,4 +67,17 @@ export function createRefusalRing(capacity = 100, now: () => number = Date.now):
       return out;
     },
   };
+}
+
+/**
+ * The refusals of several rings (a cluster's workers) as one list, newest first, at most `capacity` of them.
+ *
+ * @param lists one list per ring, each newest first
+ * @param capacity how many are kept
+ */
+export function mergeRefusals(lists: readonly (readonly Refusal[])[], capacity = REFUSALS_KEPT): Refusal[] {
+  return lists
+    .flat()
+    .sort((a, b) => b.at - a.at)
+    .slice(0, capacity);
 }
