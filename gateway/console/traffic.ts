@@ -197,7 +197,7 @@ export interface TrafficSampler {
 }
 
 /**
- * Samples the metrics every `intervalMs` into a ring of `windowMs / intervalMs + 1` samples. The timer does not
+ * Samples the metrics every `intervalMs` (the first time one interval after start) into a ring of `windowMs / intervalMs + 1` samples. The timer does not
  * keep the process alive.
  *
  * @example
@@ -227,7 +227,8 @@ export function startTrafficSampler(options: TrafficSamplerOptions): TrafficSamp
       });
     return inFlight;
   };
-  void sample();
+  // The first sample one interval after start, not at once: a cluster's workers are still starting then, and
+  // the aggregation would time out waiting for them.
   const timer = setInterval(() => void sample(), intervalMs);
   timer.unref();
   return {

@@ -11,59 +11,24 @@ import { SESSION_COOKIE, SIGN_IN_FAILURES_ALLOWED } from "../../gateway/console/
 import { tokenFingerprint } from "../../gateway/observability/logger.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
 import { eventually, metricValue } from "../operations/helpers.js";
+import { type ConsoleAnswer, consoleClient } from "./console-client.js";
 
 let h: StackHarness;
 let admin: string;
 let key: string;
-let origin: string;
+let client: ReturnType<typeof consoleClient>;
 
 beforeAll(async () => {
   h = await startStackHarness();
   admin = h.stack.service.admin!.url;
   key = h.stack.service.adminKey;
-  origin = admin;
+  client = consoleClient(admin, key, h.dispatcher);
 }, 120_000);
 afterAll(() => h?.close());
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-async function consoleCall(
-  method: "GET" | "POST",
-  path: string,
-  init: {
-    cookie?: string;
-    origin?: string | null;
-    form?: Record<string, string>;
-    body?: string;
-    headers?: Record<string, string>;
-  } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.cookie !== undefined) headers.cookie = `${SESSION_COOKIE}=${init.cookie}`;
-  if (method === "POST" && init.origin !== null) headers.origin = init.origin ?? origin;
-  if (init.form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-  const res = await request(`${admin}${path}`, {
-    method,
-    dispatcher: h.dispatcher,
-    headers,
-    body: init.form === undefined ? (init.body ?? null) : new URLSearchParams(init.form).toString(),
-  });
-  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
-}
-
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const res = await consoleCall("POST", "/console/session", { form: { key } });
-  expect(res.status).toBe(303);
-  const setCookie = String(res.headers["set-cookie"]);
-  const cookie = new RegExp(`${SESSION_COOKIE}=([A-Za-z0-9_-]{43});`).exec(setCookie)![1]!;
-  const page = await consoleCall("GET", "/console", { cookie });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(page.text)![1]!;
-  return { cookie, csrf };
-}
+type Answer = ConsoleAnswer;
+const consoleCall = (...args: Parameters<typeof client.call>) => client.call(...args);
+const signIn = () => client.signIn();
 
 const signInRefusals = async () =>
   metricValue(
