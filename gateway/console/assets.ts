@@ -88,6 +88,8 @@ svg polyline { fill: none; stroke-width: 1.5; }
 svg .axis { stroke: var(--line); }
 polyline.s1 { stroke: var(--accent); }
 polyline.s2 { stroke: var(--bad); }
+circle.s1 { fill: var(--accent); }
+circle.s2 { fill: var(--bad); }
 .legend { margin-right: .75rem; font-size: .85rem; }
 .legend.s1::before, .legend.s2::before { content: ""; display: inline-block; width: .8rem; height: 2px; margin-right: .3rem; vertical-align: middle; }
 .legend.s1::before { background: var(--accent); }

@@ -252,9 +252,12 @@ function chart(
   const lines = series.map((s) => {
     const pts = view.points
       .filter((p) => p.at >= start && s.value(p) !== undefined)
-      .map((p) => `${x(p.at)},${y(s.value(p)!)}`)
-      .join(" ");
-    return pts === "" ? html`` : html`<polyline class="${s.cls}" points="${pts}"/>`;
+      .map((p) => [x(p.at), y(s.value(p)!)]);
+    const now = pts.at(-1);
+    // The newest value also as a dot: a line needs two points, and the newest is the one an operator looks for.
+    return now === undefined
+      ? html``
+      : html`<polyline class="${s.cls}" points="${pts.map((p) => p.join(",")).join(" ")}"/><circle class="${s.cls}" cx="${now[0]}" cy="${now[1]}" r="2.5"/>`;
   });
   const last = view.points.at(-1);
   const legend = series.map(

@@ -167,7 +167,9 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
         // Requests, refusals, p50 and p99 of authentication and upstream; the forged token's refusals by reason.
         const lines = await page.locator("#traffic polyline").count();
         const reasons = (await page.locator("#traffic").textContent()) ?? "";
-        return lines === 6 && reasons.includes("audience_invalid");
+        // At least two intervals drawn, so the requests line is a line.
+        const points = (await page.locator("#traffic polyline").first().getAttribute("points")) ?? "";
+        return lines === 6 && reasons.includes("audience_invalid") && points.split(" ").length >= 2;
       },
       "the charts to draw the traffic",
       60_000,
