@@ -4,7 +4,7 @@
  * running gateway where its admin API is not in `stack.json`.
  */
 import { Writable } from "node:stream";
-import type { GatewayConfig } from "../gateway/config/validate.js";
+import type { GatewayConfig } from "../gateway/config/types.js";
 import type { Stack } from "../stack/start-stack.js";
 import type { MpAuditReader, SimulationHooks } from "./controls.js";
 

@@ -25,7 +25,7 @@ import type { GatewayControl, WorkerAck } from "./admin/control.js";
 import { type AdminServer, startAdminServer } from "./admin/server.js";
 import { applyWithTenantStates, openTenantSwitch } from "./admin/tenant-switch.js";
 import type { KeySetStatus } from "./auth/keys/jwks-store.js";
-import type { GatewayConfig } from "./config/validate.js";
+import type { GatewayConfig } from "./config/types.js";
 import { createConfigReloader, validateConfigTextAt } from "./config/watch.js";
 import type { Readiness } from "./http/health.js";
 import { createControlMetrics, createRequestMetrics } from "./observability/metrics.js";

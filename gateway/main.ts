@@ -29,7 +29,8 @@ import {
   writeJson,
 } from "./command-line.js";
 import { loadConfigFile } from "./config/load.js";
-import { formatProblems, type GatewayConfig } from "./config/validate.js";
+import type { GatewayConfig } from "./config/types.js";
+import { formatProblems } from "./config/validate.js";
 import { createLogger } from "./observability/logger.js";
 import { explainToken, formatExplanation } from "./operator/explain-token.js";
 import { startGatewayService } from "./service.js";

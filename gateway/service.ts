@@ -18,7 +18,8 @@ import { createLocalControl, type GatewayControl, type WorkerAck } from "./admin
 import { ensureAdminKeyFile } from "./admin/key.js";
 import { type AdminServer, startAdminServer } from "./admin/server.js";
 import { applyWithTenantStates, openTenantSwitch } from "./admin/tenant-switch.js";
-import { formatProblems, type GatewayConfig, type ValidateOptions } from "./config/validate.js";
+import type { GatewayConfig } from "./config/types.js";
+import { formatProblems, type ValidateOptions } from "./config/validate.js";
 import { type ConfigReloader, createConfigReloader, validateConfigTextAt } from "./config/watch.js";
 import { createLogger } from "./observability/logger.js";
 import { type ControlMetrics, createControlMetrics, createRequestMetrics } from "./observability/metrics.js";

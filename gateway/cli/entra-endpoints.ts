@@ -7,7 +7,7 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
 import { Agent, type Dispatcher } from "undici";
 import type { EnvironmentName } from "../config/schema.js";
-import type { Environment } from "../config/validate.js";
+import type { Environment } from "../config/types.js";
 
 /** Microsoft Graph host of each environment (docs/architecture.md § Clouds). */
 export const GRAPH_HOSTS: Readonly<Record<EnvironmentName, string>> = Object.freeze({

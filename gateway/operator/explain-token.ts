@@ -13,7 +13,7 @@ import type { Clock } from "../auth/clock.js";
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { createJwksStore, isKey, type JwksFetcher } from "../auth/keys/jwks-store.js";
 import { type RejectionReason, reject, rejectionResponse } from "../auth/rejection.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { aadAuthInfo, tenantIdParam } from "../http/aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "../http/cmg-path.js";
 import { tokenFingerprint } from "../observability/logger.js";
