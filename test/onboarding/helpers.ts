@@ -11,8 +11,8 @@ import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type Authenticator, createAuthenticator } from "../../gateway/auth/authenticate.js";
 import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
 import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
-import { runServicesCommand, type ServicesIo } from "../../gateway/cli/services.js";
 import { loadConfigFile } from "../../gateway/config/load.js";
+import { runServicesCommand, type ServicesIo } from "../../gateway/onboarding/services.js";
 import { createMsalNetworkClient } from "../../stack/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 
