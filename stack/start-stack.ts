@@ -13,8 +13,8 @@ import { LEGACY_APP_ID_URI, type SeedInput } from "../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../entra-simulator/server.js";
 import type { RunningGateway, StartGatewayOptions } from "../gateway/server.js";
 import { type GatewayService, startGatewayService } from "../gateway/service.js";
+import { ensureTlsMaterial, type TlsMaterial } from "../lib/pki.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../mp-simulator/server.js";
-import { ensureTlsMaterial, type TlsMaterial } from "./tls.js";
 
 /** The `stack.json` document (docs/architecture.md § Interfaces). */
 export interface StackDescription {

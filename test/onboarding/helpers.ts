@@ -13,7 +13,7 @@ import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
 import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
 import { loadConfigFile } from "../../gateway/config/load.js";
 import { runServicesCommand, type ServicesIo } from "../../gateway/onboarding/services.js";
-import { createMsalNetworkClient } from "../../stack/msal-network.js";
+import { createMsalNetworkClient } from "../../lib/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 
 export interface CliWorld {
