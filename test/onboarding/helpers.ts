@@ -11,7 +11,7 @@ import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type Authenticator, createAuthenticator } from "../../gateway/auth/authenticate.js";
 import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
 import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
-import { loadConfigFile } from "../../gateway/config/load.js";
+import { readConfig } from "../../gateway/config/read.js";
 import { runServicesCommand, type ServicesIo } from "../../gateway/onboarding/services.js";
 import { createMsalNetworkClient } from "../../lib/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
@@ -189,7 +189,7 @@ export async function createPipeline(
   configPath: string,
   env: Record<string, string> = {},
 ): Promise<{ auth: Authenticator; close(): Promise<void> }> {
-  const loaded = await loadConfigFile(configPath, { env });
+  const loaded = await readConfig(configPath, { env });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const fetcher = createHttpJwksFetcher(loaded.config.environments);
   const keys = createJwksStore({ fetcher: fetcher.fetch, settings: loaded.config.auth.jwks });
