@@ -203,11 +203,12 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
         }
         case "eg:keys-request":
           if (typeof message.setId !== "string") break;
-          void hostKeys
-            .answer(message.setId, message.reason === "manual" ? "manual" : "unknown_kid")
-            .then((snapshot) => {
+          void hostKeys.answer(message.setId, message.reason === "manual" ? "manual" : "unknown_kid").then(
+            (snapshot) => {
               if (snapshot !== undefined) sendToWorker(worker, { t: "eg:keys", snapshots: [snapshot] }, logger);
-            });
+            },
+            (err: unknown) => logger.error({ setId: message.setId, err: (err as Error).message }, "key request failed"),
+          );
           break;
         case "eg:listening":
           member.listening = true;
