@@ -9,7 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import { buildCli, call, metricValue, postOnNewConnection, type ServedGateway, serveCli } from "./helpers.js";
+import {
+  buildCli,
+  call,
+  eventually,
+  metricValue,
+  postOnNewConnection,
+  type ServedGateway,
+  serveCli,
+} from "./helpers.js";
 
 let h: StackHarness;
 let gw: ServedGateway;
@@ -86,5 +94,25 @@ describe("JWKS with --workers 2", () => {
     expect(workersThat(from, (l) => l.status === 200 && l.tenantId === t.id).size).toBe(2);
     const stats = await h.entra("GET", "/_sim/stats");
     expect(stats.keys[t.id]).toBe(1);
+  });
+
+  it("when a worker dies, then its replacement serves with the primary's keys without fetching any", async () => {
+    const t = h.tenant("contoso");
+    const token = await h.userToken(t, 2);
+    const listening = () => gw.lines.filter((l) => l.msg === "gateway listening").map((l) => l.pid as number);
+    const before = listening();
+    await h.entra("POST", "/_sim/stats/reset");
+    process.kill(before[0]!, "SIGKILL");
+    const replacement = await eventually(
+      async () => listening().find((pid) => !before.includes(pid)),
+      "a replacement worker listening",
+    );
+    const from = gw.lines.length;
+    await eventually(async () => {
+      await flood(4, () => token);
+      return workersThat(from, (l) => l.status === 200 && l.pid === replacement).size === 1;
+    }, "the replacement to serve a token");
+    const stats = await h.entra("GET", "/_sim/stats");
+    expect(stats.keys).toEqual({});
   });
 });
