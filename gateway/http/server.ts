@@ -13,7 +13,7 @@ import { type Authenticator, createAuthenticator } from "../auth/authenticate.js
 import type { Clock } from "../auth/clock.js";
 import { createFetchingJwksStore } from "../auth/keys/fetching-store.js";
 import type { JwksFetchEvent, JwksFetcher, JwksStore } from "../auth/keys/jwks-store.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { createLogger, logJwksFetch } from "../observability/logger.js";
 import { buildGateway } from "./app.js";
 import { createReadinessCheck, type ReadinessCheck } from "./health.js";

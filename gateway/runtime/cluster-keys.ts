@@ -10,7 +10,7 @@ import type { Registry } from "prom-client";
 import { createFetchingJwksStore } from "../auth/keys/fetching-store.js";
 import type { KeySetSnapshot } from "../auth/keys/jwks-store.js";
 import { createTenantRegistry } from "../auth/tenants.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { logJwksFetch } from "../observability/logger.js";
 import { createJwksFetchCounter } from "../observability/metrics.js";
 

@@ -10,7 +10,7 @@ import { AggregatorRegistry, Registry } from "prom-client";
 import { createJwksReplica, type JwksReplica } from "../auth/keys/jwks-replica.js";
 import type { KeySetSnapshot } from "../auth/keys/jwks-store.js";
 import { validateConfigTextAt } from "../config/load.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { type RunningGateway, startGateway } from "../http/server.js";
 import { createRequestMetrics } from "../observability/metrics.js";
 import { applyTenantStates } from "../state/tenant-state.js";

@@ -4,7 +4,7 @@
  * `auth.jwks.diskCacheDir` is set, the on-disk copy.
  */
 import type { EnvironmentName, JwksSettings } from "../../config/schema.js";
-import type { Environment } from "../../config/validate.js";
+import type { Environment } from "../../config/types.js";
 import type { Clock } from "../clock.js";
 import { createFileJwksDiskCache } from "./disk-cache.js";
 import { createHttpJwksFetcher } from "./http-fetcher.js";
