@@ -6,6 +6,7 @@
  * entra-gateway serve --config F [--workers N] [--state-dir D] [--no-watch] [--log-level L]
  * entra-gateway check-config [F] [--json]
  * entra-gateway explain-token [--config F] [--path P] [--json]      (token on stdin)
+ * entra-gateway analyze --config F --tenant T [--user UPN | --device] [--json]   (the connection analyzer)
  * entra-gateway services …                                          (see `services --help`)
  * ```
  *
@@ -46,6 +47,7 @@ const USAGE = `usage:
   entra-gateway serve --config FILE [--workers N] [--state-dir DIR] [--no-watch] [--log-level LEVEL]
   entra-gateway check-config [FILE] [--json]
   entra-gateway explain-token [--config FILE] [--path PATH] [--json]   (reads the token on stdin)
+  entra-gateway analyze --config FILE --tenant T [--user UPN | --device] [--json]   (the connection analyzer)
   entra-gateway services <command> [...]                                (manage Azure services in the config file)
   entra-gateway <command> --help
 `;
@@ -271,6 +273,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return checkConfig(rest, io);
     case "explain-token":
       return explainTokenCommand(rest, io);
+    case "analyze": {
+      const { analyzeCommand } = await import("./analyzer/analyze-command.js");
+      return analyzeCommand(rest, io);
+    }
     case "services": {
       const { runServicesCommand } = await import("./cli/services.js");
       const { adminApplyFromEnv } = await import("./cli/admin-apply.js");
