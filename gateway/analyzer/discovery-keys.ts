@@ -67,7 +67,7 @@ export async function checkDiscoveryAndKeys(
     return {
       status: "fail",
       detail: `discovery document names issuer ${JSON.stringify(issuer)}; the gateway accepts ${tenant.issuersV1.join(", ")} for v1 tokens of this tenant`,
-      hint: `the authority is not the tenant's cloud, or environments.${tenant.environment}.issuersV1 is wrong`,
+      hint: `the authority is not the tenant's cloud, or environments.${tenant.environment}.issuerV1 is wrong`,
     };
   }
   const fetcher = createHttpJwksFetcher(config.environments, config.auth.jwks.fetchTimeoutMs);

@@ -4,8 +4,9 @@
  * AADSTS error and the renew hint; a gateway that is not listening fails stage 4; usage errors exit 2.
  * docs/operations.md § Connection analyzer.
  */
-import { spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { AnalyzerReport } from "../../gateway/analyzer/analyze.js";
@@ -20,6 +21,8 @@ let tailspin: StackTenant;
 let northwind: StackTenant;
 /** The stack's configuration with Contoso's server app secret replaced by a wrong one. */
 let wrongSecretConfig: string;
+/** The stack's configuration expecting another v1 issuer in the public cloud than the authority names. */
+let wrongIssuerConfig: string;
 
 beforeAll(async () => {
   h = await startStackHarness();
@@ -34,6 +37,10 @@ beforeAll(async () => {
   service.webApp.secret = { value: "not-the-secret-of-this-app" };
   wrongSecretConfig = `${h.stack.gatewayConfigFile}.wrong-secret.yaml`;
   await writeFile(wrongSecretConfig, stringify(doc));
+  const other = parse(await readFile(h.stack.gatewayConfigFile, "utf8"));
+  other.environments.AzurePublicCloud.issuerV1 = "https://sts.example.invalid/{tenantid}/";
+  wrongIssuerConfig = `${h.stack.gatewayConfigFile}.wrong-issuer.yaml`;
+  await writeFile(wrongIssuerConfig, stringify(other));
 });
 afterAll(() => h?.close());
 
@@ -51,6 +58,14 @@ function analyze(args: readonly string[], options: { config?: string; env?: Reco
     ],
     { env: options.env ?? {} },
   );
+}
+
+const execFileAsync = promisify(execFile);
+
+/** `analyze … --json`: the exit code and the report. */
+async function analyzeReport(args: readonly string[], options: { config?: string } = {}) {
+  const result = await analyze([...args, "--json"], options);
+  return { code: result.code, report: JSON.parse(result.out) as AnalyzerReport };
 }
 
 /** Anything shaped like a JWT (three base64url segments starting with a JSON header). */
@@ -105,7 +120,8 @@ describe("when the whole chain works", () => {
 
   it("then a compiled CLI process reports the same and exits 0", async () => {
     const main = await builtGatewayMain();
-    const child = spawn(
+    // execFile rejects on a non-zero exit code, so resolving is exit 0.
+    const { stdout: out, stderr: err } = await execFileAsync(
       process.execPath,
       [
         main,
@@ -121,28 +137,17 @@ describe("when the whole chain works", () => {
         h.stack.description.caCert,
         "--json",
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } },
+      { env: { PATH: process.env.PATH ?? "" } },
     );
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString("utf8");
-    });
-    const code = await new Promise<number | null>((done) => child.on("close", done));
     expect(err).toBe("");
-    expect(code).toBe(0);
     expect(statuses(JSON.parse(out) as AnalyzerReport)).toEqual(["pass", "pass", "pass", "pass", "pass", "pass"]);
   });
 });
 
 describe("when something is wrong", () => {
   it("then a wrong server app secret stops the run at stage 2 with the AADSTS error and the renew hint", async () => {
-    const run = await analyze(["--tenant", contoso.id, "--device", "--json"], { config: wrongSecretConfig });
-    expect(run.code).toBe(1);
-    const report = JSON.parse(run.out) as AnalyzerReport;
+    const { code, report } = await analyzeReport(["--tenant", contoso.id, "--device"], { config: wrongSecretConfig });
+    expect(code).toBe(1);
     expect(report.ok).toBe(false);
     expect(statuses(report)).toEqual(["pass", "fail", "skip", "skip", "skip", "skip"]);
     const stage2 = report.stages[1]!;
@@ -157,10 +162,32 @@ describe("when something is wrong", () => {
     expect(human.out).toContain("result: stage 2 (server app token) failed");
   });
 
+  it("then an authority that names another issuer than the gateway expects fails stage 1", async () => {
+    const { code, report } = await analyzeReport(["--tenant", contoso.id, "--device"], { config: wrongIssuerConfig });
+    expect(code).toBe(1);
+    expect(statuses(report)).toEqual(["fail", "skip", "skip", "skip", "skip", "skip"]);
+    expect(report.stages[0]!.detail).toContain(`names issuer "https://sts.windows.net/${contoso.id}/"`);
+    expect(report.stages[0]!.detail).toContain(`https://sts.example.invalid/${contoso.id}/`);
+    expect(report.stages[0]!.hint).toContain("environments.AzurePublicCloud.issuerV1");
+  });
+
+  it("then a CMG ID the gateway does not route fails stage 5 with the management point hint", async () => {
+    const { code, report } = await analyzeReport(["--tenant", contoso.id, "--device", "--mp", "1"]);
+    expect(code).toBe(1);
+    expect(statuses(report)).toEqual(["pass", "pass", "pass", "pass", "fail", "skip"]);
+    expect(report.stages[4]!.detail).toContain("POST /CCM_Proxy_ServerAuth/1/CCM_STS: HTTP 404");
+    expect(report.stages[4]!.hint).toContain("managementPoints");
+  });
+
   it("then a gateway that does not listen fails stage 4 with a hint about the listener", async () => {
-    const run = await analyze(["--tenant", contoso.id, "--device", "--gateway", "https://127.0.0.1:1", "--json"]);
-    expect(run.code).toBe(1);
-    const report = JSON.parse(run.out) as AnalyzerReport;
+    const { code, report } = await analyzeReport([
+      "--tenant",
+      contoso.id,
+      "--device",
+      "--gateway",
+      "https://127.0.0.1:1",
+    ]);
+    expect(code).toBe(1);
     expect(statuses(report)).toEqual(["pass", "pass", "pass", "fail", "skip", "skip"]);
     expect(report.stages[3]!.detail).toContain("ECONNREFUSED");
     expect(report.stages[3]!.hint).toContain("nothing listens at https://127.0.0.1:1");
@@ -168,18 +195,16 @@ describe("when something is wrong", () => {
   });
 
   it("then a tenant whose Entra authentication is off fails stage 4 (AADAuthInfo 404)", async () => {
-    const run = await analyze(["--tenant", northwind.name, "--device", "--json"]);
-    expect(run.code).toBe(1);
-    const report = JSON.parse(run.out) as AnalyzerReport;
+    const { code, report } = await analyzeReport(["--tenant", northwind.name, "--device"]);
+    expect(code).toBe(1);
     expect(report.stages[3]!.status).toBe("fail");
     expect(report.stages[3]!.detail).toContain("HTTP 404");
     expect(report.stages[3]!.hint).toContain("disableAuthentication");
   });
 
   it("then --user without a password skips the stages that need its token, saying why", async () => {
-    const run = await analyze(["--tenant", contoso.id, "--user", contoso.users[1]!.upn, "--json"]);
-    expect(run.code).toBe(0);
-    const report = JSON.parse(run.out) as AnalyzerReport;
+    const { code, report } = await analyzeReport(["--tenant", contoso.id, "--user", contoso.users[1]!.upn]);
+    expect(code).toBe(0);
     expect(statuses(report)).toEqual(["pass", "pass", "skip", "pass", "skip", "skip"]);
     expect(report.stages[2]!.hint).toContain("ENTRA_GATEWAY_ANALYZE_PASSWORD");
   });
