@@ -10,10 +10,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { AnalyzerReport } from "../../gateway/analyzer/analyze.js";
+import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
 import type { StackTenant } from "../../stack/start-stack.js";
 import { runMain } from "../cli/run-main.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
 import { builtGatewayMain } from "../harness-pool.js";
+import { adminClient } from "../operations/helpers.js";
 
 let h: StackHarness;
 let contoso: StackTenant;
@@ -207,6 +209,31 @@ describe("when something is wrong", () => {
     expect(code).toBe(0);
     expect(statuses(report)).toEqual(["pass", "pass", "skip", "pass", "skip", "skip"]);
     expect(report.stages[2]!.hint).toContain("ENTRA_GATEWAY_ANALYZE_PASSWORD");
+  });
+});
+
+describe("when the gateway refuses the client's token", () => {
+  it("then stage 5 fails with the gateway's own reason in the hint", async () => {
+    // The running gateway (and the file) now require a user token on /CCM_STS: a device token is refused.
+    const file = h.stack.gatewayConfigFile;
+    const good = await readFile(file, "utf8");
+    const doc = parse(good);
+    doc.routes = DEFAULT_ROUTES.map((r) => (r.prefix === "/CCM_STS" ? { ...r, requirement: "user" } : r));
+    const admin = adminClient(h.stack.description.gateway.adminUrl, h.stack.description.gateway.adminKey, h.dispatcher);
+    try {
+      await writeFile(file, stringify(doc));
+      const reload = await admin("POST", "/config/reload");
+      expect(reload.text).toContain("applied");
+      const { code, report } = await analyzeReport(["--tenant", contoso.id, "--device"]);
+      expect(code).toBe(1);
+      expect(statuses(report)).toEqual(["pass", "pass", "pass", "pass", "fail", "skip"]);
+      expect(report.stages[4]!.detail).toContain("HTTP 403, insufficient_scope: the gateway refused the token");
+      expect(report.stages[4]!.hint).toContain("the gateway's reason: policy: token_kind_not_allowed");
+      expect(report.stages[4]!.hint).toContain("entra-gateway explain-token --path /CCM_Proxy_ServerAuth/");
+    } finally {
+      await writeFile(file, good);
+      await admin("POST", "/config/reload");
+    }
   });
 });
 
