@@ -9,8 +9,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import type { AnalyzerReport } from "../../gateway/analyzer/analyze.js";
+import { type AnalyzerReport, gatewayUrlFromConfig } from "../../gateway/analyzer/analyze.js";
 import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
+import type { GatewayConfig } from "../../gateway/config/validate.js";
 import type { StackTenant } from "../../stack/start-stack.js";
 import { runMain } from "../cli/run-main.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
@@ -250,6 +251,24 @@ describe("when the command line is wrong", () => {
     expect(run.out).toBe("");
     expect(run.err).toContain(message);
     expect(run.err).toContain("usage: entra-gateway analyze");
+  });
+
+  it("then a config whose listen.port is 0, without --gateway, exits 2 asking for the URL", async () => {
+    const run = await runMain(["analyze", "--config", h.stack.gatewayConfigFile, "--tenant", contoso.id]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain("listen.port is 0 (chosen at start): give the gateway's URL with --gateway");
+  });
+
+  it("then without --gateway the listen section names the gateway (a wildcard host is reached on loopback)", () => {
+    const config = (listen: Partial<GatewayConfig["listen"]>) =>
+      ({ listen: { host: "127.0.0.1", port: 8443, cert: "PEM", ...listen } }) as unknown as GatewayConfig;
+    expect(gatewayUrlFromConfig(config({}))).toBe("https://127.0.0.1:8443");
+    expect(gatewayUrlFromConfig(config({ host: "0.0.0.0" }))).toBe("https://127.0.0.1:8443");
+    expect(gatewayUrlFromConfig(config({ host: "::" }))).toBe("https://[::1]:8443");
+    expect(gatewayUrlFromConfig(config({ host: "gw.contoso.com", cert: undefined }))).toBe(
+      "http://gw.contoso.com:8443",
+    );
+    expect(gatewayUrlFromConfig(config({ port: 0 }))).toBeUndefined();
   });
 
   it("then --help prints the stages and exits 0", async () => {
