@@ -19,6 +19,7 @@
  */
 import { resolve } from "node:path";
 import { type CliIo, USAGE_EXIT_CODE } from "./command-line.js";
+import { analyzeCommand } from "./commands/analyze.js";
 import { checkConfigCommand } from "./commands/check-config.js";
 import { explainTokenCommand } from "./commands/explain-token.js";
 import { serveCommand } from "./commands/serve.js";
@@ -48,10 +49,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return checkConfigCommand(rest, io);
     case "explain-token":
       return explainTokenCommand(rest, io);
-    case "analyze": {
-      const { analyzeCommand } = await import("./analyzer/analyze-command.js");
+    case "analyze":
       return analyzeCommand(rest, io);
-    }
     case "services": {
       const { runServicesCommand } = await import("./cli/services.js");
       const { adminApplyFromEnv } = await import("./cli/admin-apply.js");

@@ -1,30 +1,29 @@
 /**
  * `entra-gateway analyze --config F --tenant T [--user UPN | --device] [--gateway URL] [--ca FILE] [--mp ID]
- * [--json]`: the connection analyzer's command line (docs/operations.md § Connection analyzer). Parses, loads
- * the configuration, resolves the tenant, then calls {@link analyzeConnection} and prints its report.
+ * [--json]`: the connection analyzer's command line (docs/operations.md § Connection analyzer). Parses, reads
+ * the configuration, resolves the tenant, then calls {@link analyzeConnection} (`gateway/analyzer/`) and prints
+ * its report.
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { type CommandSpec, parseCommandLine, stringOption, usageError, writeJson } from "../command-line.js";
-import { loadConfigFile } from "../config/load.js";
-import { formatProblems } from "../config/validate.js";
 import {
   type AnalyzerIdentity,
   analyzeConnection,
   formatAnalyzerReport,
   gatewayUrlFromConfig,
   resolveAnalyzerTenant,
-} from "./analyze.js";
-import { PASSWORD_ENV } from "./client-token.js";
-
-/** Streams and environment of one invocation. */
-export interface AnalyzeIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
-
-const CONFIG_ENV = "ENTRA_GATEWAY_CONFIG";
+} from "../analyzer/analyze.js";
+import { PASSWORD_ENV } from "../analyzer/client-token.js";
+import {
+  type CliIo,
+  CONFIG_ENV,
+  type CommandSpec,
+  parseCommandLine,
+  stringOption,
+  usageError,
+  writeJson,
+} from "../command-line.js";
+import { readConfig } from "../config/read.js";
+import { formatProblems } from "../config/validate.js";
 
 const ANALYZE: CommandSpec = {
   usage:
@@ -73,7 +72,7 @@ Exit codes: 0 no stage failed, 1 a stage failed (or the configuration is invalid
  * @param io streams and environment
  * @returns 0 when no stage failed, 1 when one did (or the configuration is invalid), 2 on usage errors
  */
-export async function analyzeCommand(argv: readonly string[], io: AnalyzeIo): Promise<number> {
+export async function analyzeCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(ANALYZE, argv, io);
   if (parsed.exitCode !== undefined) return parsed.exitCode;
   const usage = (message: string) => usageError(ANALYZE, `analyze: ${message}`, io.stderr).exitCode;
@@ -100,13 +99,13 @@ export async function analyzeCommand(argv: readonly string[], io: AnalyzeIo): Pr
     }
   }
 
-  const loaded = await loadConfigFile(file, { env: io.env });
-  if (!loaded.ok) {
-    if (parsed.json) writeJson(io.stdout, { ok: false, file: resolve(file), problems: loaded.problems });
-    else io.stderr.write(`${formatProblems(loaded.problems)}\n`);
+  const read = await readConfig(file, { env: io.env });
+  if (!read.ok) {
+    if (parsed.json) writeJson(io.stdout, { ok: false, file: read.path, problems: read.problems });
+    else io.stderr.write(`${formatProblems(read.problems)}\n`);
     return 1;
   }
-  const { config } = loaded;
+  const { config } = read;
   const target = resolveAnalyzerTenant(config, tenantKey);
   if ("error" in target) return usage(target.error);
   const gatewayUrl = gatewayFlag ?? gatewayUrlFromConfig(config);
