@@ -5,7 +5,7 @@
  * edits, reloads and restarts until an operator enables it or clears its state.
  */
 import type { Logger } from "pino";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import {
   applyTenantStates,
   createFileTenantStateStore,
