@@ -17,12 +17,12 @@
  */
 import type { Logger } from "pino";
 import { createTenantRegistry, type TenantEntry } from "../auth/tenants.js";
-import { matchService } from "../cli/context.js";
-import { createEntraEndpoints, type EntraEndpoints } from "../cli/entra-endpoints.js";
-import { formatEntraFailure } from "../cli/entra-errors.js";
-import { verifyWebApp } from "../cli/verify-app.js";
 import { explainToken } from "../commands/explain-token.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
+import { matchService } from "../onboarding/context.js";
+import { createEntraEndpoints, type EntraEndpoints } from "../onboarding/entra-endpoints.js";
+import { formatEntraFailure } from "../onboarding/entra-errors.js";
+import { verifyWebApp } from "../onboarding/verify-app.js";
 import { type AnalyzerIdentity, type ClientTokenOutcome, getClientToken } from "./client-token.js";
 import { checkDiscoveryAndKeys } from "./discovery-keys.js";
 import { entraHint } from "./hints.js";

@@ -19,10 +19,10 @@
 import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import { PublicClientApplication } from "@azure/msal-node";
 import type { TenantEntry } from "../auth/tenants.js";
-import type { EntraEndpoints } from "../cli/entra-endpoints.js";
-import { toEntraFailure } from "../cli/entra-errors.js";
 import { DEFAULT_ENVIRONMENTS } from "../config/schema.js";
 import { tokenFingerprint } from "../observability/logger.js";
+import type { EntraEndpoints } from "../onboarding/entra-endpoints.js";
+import { toEntraFailure } from "../onboarding/entra-errors.js";
 import { readBoundedText } from "./bounded-body.js";
 import { classifyNetworkError, entraHint } from "./hints.js";
 import type { StageOutcome } from "./stage.js";

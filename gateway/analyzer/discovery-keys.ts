@@ -8,8 +8,8 @@
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { importJwks } from "../auth/keys/jwk.js";
 import type { TenantEntry } from "../auth/tenants.js";
-import type { EntraEndpoints } from "../cli/entra-endpoints.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
+import type { EntraEndpoints } from "../onboarding/entra-endpoints.js";
 import { readBoundedText } from "./bounded-body.js";
 import { classifyNetworkError } from "./hints.js";
 import type { StageOutcome } from "./stage.js";

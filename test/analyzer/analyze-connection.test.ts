@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type AnalyzerReport, gatewayUrlFromConfig } from "../../gateway/analyzer/analyze.js";
 import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
-import type { GatewayConfig } from "../../gateway/config/validate.js";
+import type { GatewayConfig } from "../../gateway/config/types.js";
 import type { StackTenant } from "../../stack/start-stack.js";
 import { runMain } from "../cli/run-main.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
