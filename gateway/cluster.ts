@@ -107,7 +107,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger, configPath } = options;
   const initial = await readConfigFile(configPath);
   for (const warning of initial.warnings) logger.warn({ path: configPath }, `configuration: ${warning}`);
-  const tenants = await openTenantSwitch(options.stateDir, logger);
+  const tenants = await openTenantSwitch(options.stateDir, logger, initial.config.sharedState);
   const config = tenants.effective(initial.config);
 
   const ownRegistry = new Registry();
@@ -297,7 +297,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   });
   monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
   const unfollow = tenants.follow(() => applyWithTenantStates(control, tenants)(reloader.config, reloader.text));
-  controlMetrics.attach({ config: () => reloader.config, workers: () => control.workerCount() });
+  controlMetrics.attach({
+    config: () => reloader.config,
+    workers: () => control.workerCount(),
+    sharedState: () => tenants.sharedState(),
+  });
 
   cluster.setupPrimary({ silent: false });
   for (let i = 0; i < options.workers; i += 1) fork();
@@ -368,6 +372,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         );
         await Promise.all(exits);
         await metrics?.close().catch(() => undefined);
+        await tenants.close().catch(() => undefined);
         process.off("SIGHUP", onHup);
         logger.info("all workers stopped");
         resolve(0);

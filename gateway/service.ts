@@ -104,7 +104,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
   const configPath = resolve(options.configPath);
   const initial = await readConfigFile(configPath, options.validateOptions);
   for (const warning of initial.warnings) logger.warn({ path: configPath }, `configuration: ${warning}`);
-  const tenants = await openTenantSwitch(options.stateDir, logger);
+  const tenants = await openTenantSwitch(options.stateDir, logger, initial.config.sharedState);
   const config = tenants.effective(initial.config);
 
   const registry = new Registry();
@@ -161,7 +161,8 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     parts.push({ stop: unfollow });
     monitor = startSecretExpiryMonitor({ config: () => reloader.config, logger });
     parts.push(monitor);
-    controlMetrics.attach({ config: () => reloader.config });
+    parts.push({ stop: () => tenants.close() });
+    controlMetrics.attach({ config: () => reloader.config, sharedState: () => tenants.sharedState() });
     if (options.watch ?? true) reloader.watch();
     if (options.reloadOnSighup === true) {
       const onHup = () => void reloader.reload("signal");

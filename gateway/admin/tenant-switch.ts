@@ -5,8 +5,8 @@
  * edits, reloads and restarts until an operator enables it or clears its state.
  */
 import type { Logger } from "pino";
-import type { GatewayConfig } from "../config/validate.js";
-import { openTenantStateStore, type SharedStateOptions } from "../state/open-tenant-state-store.js";
+import type { GatewayConfig, SharedState } from "../config/validate.js";
+import { openTenantStateStore } from "../state/open-tenant-state-store.js";
 import {
   applyTenantStates,
   type TenantState,
@@ -116,12 +116,12 @@ export async function createTenantSwitch(store: TenantStateStore, logger: Logger
  *
  * @param stateDir the state directory (`serve --state-dir`)
  * @param logger for the load line and the not-persisted warning
- * @param shared the resolved `sharedState` section, when configured
+ * @param shared the configuration's `sharedState`, when configured
  */
 export async function openTenantSwitch(
   stateDir: string | undefined,
   logger: Logger,
-  shared?: SharedStateOptions,
+  shared?: SharedState,
 ): Promise<TenantSwitch> {
   if (shared === undefined && stateDir === undefined) {
     logger.warn("no state directory: runtime tenant state (admin disable/enable) is kept in memory only");

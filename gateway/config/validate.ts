@@ -30,6 +30,7 @@ import {
   type MetricsSettings,
   type ParsedAzureService,
   type ParsedConfig,
+  type ParsedSharedState,
   type RouteRequirement,
   type ServiceType,
 } from "./schema.js";
@@ -163,6 +164,16 @@ export interface GatewayConfig {
   readonly listen: Listen;
   readonly admin: Admin;
   readonly metrics: DeepReadonly<MetricsSettings>;
+  /** Runtime tenant state shared through Redis; undefined: the state directory. */
+  readonly sharedState: SharedState | undefined;
+}
+
+/** The `sharedState` section, resolved. */
+export interface SharedState {
+  /** Without user information beyond a user name: safe to log. */
+  readonly redisUrl: string;
+  readonly password: Secret | undefined;
+  readonly keyPrefix: string;
 }
 
 /** Outcome of {@link validateConfig}. */
@@ -230,6 +241,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const upstream = root.upstream === undefined ? undefined : resolveUpstream(root.upstream, ctx);
   const listen = root.listen === undefined ? undefined : resolveListen(root.listen, ctx);
   const admin = root.admin === undefined ? undefined : resolveAdmin(root.admin, ctx);
+  const sharedState = root.sharedState === undefined ? undefined : resolveSharedState(root.sharedState, ctx);
   const managementPoints = resolveManagementPoints(root.managementPoints ?? [], upstream?.url ?? "", ctx);
 
   if (
@@ -252,6 +264,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     listen,
     admin,
     metrics: parsed.data.metrics,
+    sharedState,
   };
   return { ok: true, config: deepFreeze(config), warnings: Object.freeze(ctx.warnings) };
 }
@@ -357,6 +370,8 @@ function parseParts(raw: unknown): Partial<ParsedConfig> {
   if (listen.success) out.listen = listen.data;
   const admin = shape.admin.safeParse(raw.admin);
   if (admin.success) out.admin = admin.data;
+  const shared = shape.sharedState.safeParse(raw.sharedState);
+  if (shared.success && shared.data !== undefined) out.sharedState = shared.data;
   const mps = shape.managementPoints.safeParse(raw.managementPoints);
   if (mps.success) out.managementPoints = mps.data;
   return out;
@@ -841,6 +856,35 @@ function resolveListen(listen: ParsedConfig["listen"], ctx: Context): Listen {
     maxConnections: listen.maxConnections,
     drainTimeoutMs: listen.drainTimeoutMs,
   };
+}
+
+/**
+ * Resolves `sharedState`: a `redis:`/`rediss:` URL with a host and no password in it (it would be logged and
+ * shown; the password is a secret of its own), and the password secret.
+ */
+function resolveSharedState(shared: ParsedSharedState, ctx: Context): SharedState | undefined {
+  const where = "sharedState.redisUrl";
+  let url: URL | undefined;
+  try {
+    url = new URL(shared.redisUrl);
+  } catch {
+    ctx.problem(where, "must be a URL: redis://host:port[/db] or rediss://host:port[/db]");
+  }
+  if (url !== undefined) {
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      ctx.problem(where, `must be redis:// or rediss:// (TLS), not ${url.protocol}//`);
+    } else if (url.hostname === "") {
+      ctx.problem(where, "has no host");
+    } else if (url.password !== "") {
+      // Not echoed: the message must not carry the password either.
+      ctx.problem(where, "must not carry a password: give it as sharedState.password (value, fromEnv or fromFile)");
+    } else if (!/^(\/(\d{1,2})?)?$/.test(url.pathname)) {
+      ctx.problem(where, "path must be a database number (/0 … /99) or nothing");
+    }
+  }
+  const password =
+    shared.password === undefined ? undefined : resolveSecret(shared.password, "sharedState.password", ctx);
+  return url === undefined ? undefined : { redisUrl: shared.redisUrl, password, keyPrefix: shared.keyPrefix };
 }
 
 function resolveAdmin(admin: ParsedConfig["admin"], ctx: Context): Admin {
