@@ -329,7 +329,7 @@ export const MetricsSchema = z.strictObject({
 });
 
 /**
- * Runtime tenant state shared by every replica through Redis (docs/configuration.md § sharedState). Absent:
+ * Runtime tenant state shared by every replica through Redis (docs/configuration.md § `sharedState`). Absent:
  * each gateway keeps it in its state directory.
  */
 export const SharedStateSchema = z.strictObject({

@@ -1,6 +1,6 @@
 /**
  * Which store holds the runtime tenant state, decided in one place for the gateway and the services CLI:
- * Redis when shared state is configured (many replicas, docs/operations.md "Shared tenant state"), else the
+ * Redis when shared state is configured (many replicas, docs/operations.md § Shared tenant state), else the
  * state directory's file, else memory (a library use without either).
  */
 import type { SharedState } from "../config/validate.js";

@@ -1,6 +1,6 @@
 /**
- * Runtime tenant state shared by many gateway replicas through Redis (docs/operations.md, "Shared tenant
- * state"): one hash holds every tenant's state, one pub/sub channel says it changed.
+ * Runtime tenant state shared by many gateway replicas through Redis (docs/operations.md § Shared tenant
+ * state): one hash holds every tenant's state, one pub/sub channel says it changed.
  *
  * - `set`/`clear` write the hash and PUBLISH on the channel in one server-side script (atomic: a replica that
  *   hears the message and reads the hash sees the change), then answer with every state.

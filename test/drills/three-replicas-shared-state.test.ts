@@ -1,7 +1,7 @@
 /**
  * Drill: three gateway replicas (`serve --workers 2` each, real processes) in front of the local stack's
- * management point, sharing their runtime tenant state through one real redis-server (docs/operations.md,
- * "Shared tenant state").
+ * management point, sharing their runtime tenant state through one real redis-server (docs/operations.md §
+ * Shared tenant state).
  *
  * - A tenant disabled through replica A's admin API is refused by B and C on their next requests; the delay
  *   from A's answer to enforcement on every worker of B and C is measured over 20 toggles and printed (p50,

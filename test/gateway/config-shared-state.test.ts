@@ -1,5 +1,5 @@
 /**
- * `sharedState` (docs/configuration.md § sharedState): a Redis URL that is safe to log (no password in it),
+ * `sharedState` (docs/configuration.md § `sharedState`): a Redis URL that is safe to log (no password in it),
  * the password as a secret of its own, a bounded key prefix; absent, the state directory serves.
  */
 import { describe, expect, it } from "vitest";
