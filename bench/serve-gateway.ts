@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
- * Bench-only entry for the compiled gateway, until the gateway CLI (`gateway/main.ts serve`) lands:
+ * Bench-only entry for the compiled gateway (`--gateway-entry bench`; the default is the CLI's `serve`):
  * `node dist/bench/serve-gateway.js --config FILE [--state-dir D] [--workers N] [--log-level warn]`.
  *
  * Loads the configuration through the same path as `serve` (`startGatewayService`: validated, watched,
  * metrics and admin listeners), logs at `warn`, and prints one line `{"ready":true,"url":…}` on stdout when
  * it listens. With `--workers N` (N > 1) a `node:cluster` primary forks N workers that share the listening
- * sockets (each worker listens on port 0; the cluster gives them one port), as `serve --workers N` will.
+ * sockets (each worker listens on port 0; the cluster gives them one port), like `serve --workers N`, but every worker is a whole single process.
  * SIGTERM/SIGINT stop it gracefully, so `--cpu-prof` profiles are written.
  */
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { createLogger } from "../gateway/observability/logger.js";
-import { startGatewayService } from "../gateway/service.js";
+import { startGatewayService } from "../gateway/runtime/start.js";
 
 const { values } = parseArgs({
   options: {

@@ -11,6 +11,17 @@
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
+/** Streams and environment of one CLI invocation (tests pass their own). */
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Environment variable naming the configuration file when `--config` is not given. */
+export const CONFIG_ENV = "ENTRA_GATEWAY_CONFIG";
+
 /** Option declarations as `util.parseArgs` takes them. */
 export type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
 

@@ -11,8 +11,9 @@ import { stringify as toYaml } from "yaml";
 import { CLOUDS, type CloudName } from "../entra-simulator/clouds.js";
 import { LEGACY_APP_ID_URI, type SeedInput } from "../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../entra-simulator/server.js";
-import type { RunningGateway, StartGatewayOptions } from "../gateway/server.js";
-import { type GatewayService, startGatewayService } from "../gateway/service.js";
+import type { RunningGateway, StartGatewayOptions } from "../gateway/http/server.js";
+import type { GatewayService } from "../gateway/runtime/single-process.js";
+import { startGatewayService } from "../gateway/runtime/start.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../mp-simulator/server.js";
 import { ensureTlsMaterial, type TlsMaterial } from "./tls.js";
 

@@ -1,6 +1,6 @@
 /**
  * What the admin API and the reloader need from the serving processes, whether they are this process
- * (`createLocalControl`) or a `--workers N` cluster (`cluster.ts`): apply a configuration, refresh keys,
+ * (`createLocalControl`) or a `--workers N` cluster (`runtime/cluster-primary.ts`): apply a configuration, refresh keys,
  * report key state — each resolving only once every serving process has done it.
  */
 import type { Authenticator } from "../auth/authenticate.js";

@@ -1,5 +1,5 @@
 /**
- * The emergency switch, wired once for both `service.ts` (one process) and `cluster.ts` (the primary): the
+ * The emergency switch, wired once by the control plane (`runtime/control-plane.ts`) for one process and the cluster primary alike: the
  * runtime tenant states (`state/tenant-state.ts`) loaded at start, changed by the admin API, and laid over
  * every configuration the reloader applies, so a tenant disabled at run time stays disabled through file
  * edits, reloads and restarts until an operator enables it or clears its state.

@@ -4,12 +4,11 @@
  * good one when the new file is refused.
  */
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname, extname, resolve } from "node:path";
 import { parseDocument, type YAMLError } from "yaml";
 import { type ValidateOptions, type ValidationResult, validateConfig } from "./validate.js";
 
-/** Options of {@link loadConfigFile}; `baseDir` defaults to the file's directory. */
+/** Options of {@link loadConfigFileSync}; `baseDir` defaults to the file's directory. */
 export type LoadOptions = ValidateOptions;
 
 /**
@@ -62,31 +61,11 @@ function lineColumn(text: string, offset: number): string {
 }
 
 /**
- * Reads and validates a configuration file.
- *
- * @param path YAML (`.yaml`, `.yml`) or JSON (`.json`) file
- * @param options environment and file access for secrets; relative paths resolve against the file's folder
- * @example
- * const result = await loadConfigFile("gateway.yaml");
- * if (!result.ok) { console.error(formatProblems(result.problems)); process.exit(1); }
- */
-export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<ValidationResult> {
-  const full = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(full, "utf8");
-  } catch (err) {
-    const code = err instanceof Error && "code" in err ? String(err.code) : "unreadable";
-    return { ok: false, problems: [`cannot read configuration file ${full} (${code})`], warnings: [] };
-  }
-  return validateConfigText(text, full, options);
-}
-
-/**
- * Synchronous twin of {@link loadConfigFile} for CLIs and tests.
+ * Reads and validates a configuration file synchronously, for the services CLI (`readConfig()` in
+ * `read.ts` is the asynchronous way every other command reads it, keeping the text).
  *
  * @param path YAML or JSON file
- * @param options as for {@link loadConfigFile}
+ * @param options environment and file access for secrets; relative paths resolve against the file's folder
  */
 export function loadConfigFileSync(path: string, options: LoadOptions = {}): ValidationResult {
   const full = resolve(path);
@@ -97,10 +76,19 @@ export function loadConfigFileSync(path: string, options: LoadOptions = {}): Val
     const code = err instanceof Error && "code" in err ? String(err.code) : "unreadable";
     return { ok: false, problems: [`cannot read configuration file ${full} (${code})`], warnings: [] };
   }
-  return validateConfigText(text, full, options);
+  return validateConfigTextAt(text, full, options);
 }
 
-function validateConfigText(text: string, full: string, options: LoadOptions): ValidationResult {
+/**
+ * Validates configuration text as if it were the file at `path` (relative paths resolve against its folder):
+ * the parse-and-validate every reader shares (`readConfig`, the reloader, a cluster worker, the services CLI).
+ *
+ * @param text the file's content
+ * @param path the file it came from (format and base folder)
+ * @param options environment and file access
+ */
+export function validateConfigTextAt(text: string, path: string, options: LoadOptions = {}): ValidationResult {
+  const full = resolve(path);
   const parsed = parseConfigText(text, full);
   if (!parsed.ok) return { ok: false, problems: parsed.problems, warnings: [] };
   return validateConfig(parsed.value, { baseDir: dirname(full), ...options });

@@ -12,8 +12,8 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "pino";
-import { parseConfigText } from "./load.js";
-import { type GatewayConfig, type ValidateOptions, type ValidationResult, validateConfig } from "./validate.js";
+import { validateConfigTextAt } from "./load.js";
+import type { GatewayConfig, ValidateOptions } from "./validate.js";
 
 /** Why a reload ran. */
 export type ReloadTrigger = "start" | "watch" | "signal" | "admin";
@@ -36,20 +36,6 @@ export type ReloadOutcome<R> =
       readonly problems: readonly string[];
       readonly warnings: readonly string[];
     };
-
-/**
- * Validates configuration text as if it were the file at `path` (relative paths resolve against its folder).
- *
- * @param text the file's content
- * @param path the file it came from (format and base folder)
- * @param options environment and file access
- */
-export function validateConfigTextAt(text: string, path: string, options: ValidateOptions = {}): ValidationResult {
-  const full = resolve(path);
-  const parsed = parseConfigText(text, full);
-  if (!parsed.ok) return { ok: false, problems: parsed.problems, warnings: [] };
-  return validateConfig(parsed.value, { baseDir: dirname(full), ...options });
-}
 
 /**
  * Settings read once at start — the sockets and pools (`listen`, `upstream`, `admin`, `metrics`), the shared

@@ -12,7 +12,7 @@ import { type Authenticator, createAuthenticator } from "../../gateway/auth/auth
 import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
 import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
 import { runServicesCommand, type ServicesIo } from "../../gateway/cli/services.js";
-import { loadConfigFile } from "../../gateway/config/load.js";
+import { readConfig } from "../../gateway/config/read.js";
 import { createMsalNetworkClient } from "../../stack/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 
@@ -189,7 +189,7 @@ export async function createPipeline(
   configPath: string,
   env: Record<string, string> = {},
 ): Promise<{ auth: Authenticator; close(): Promise<void> }> {
-  const loaded = await loadConfigFile(configPath, { env });
+  const loaded = await readConfig(configPath, { env });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
   const fetcher = createHttpJwksFetcher(loaded.config.environments);
   const keys = createJwksStore({ fetcher: fetcher.fetch, settings: loaded.config.auth.jwks });

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceChange } from "../../gateway/cli/services.js";
-import { loadConfigFile } from "../../gateway/config/load.js";
+import { readConfig } from "../../gateway/config/read.js";
 import { applyTenantStates, createFileTenantStateStore } from "../../gateway/state/tenant-state.js";
 import { type CliWorld, createCliWorld, createPipeline, runCli, seededServiceYaml } from "./helpers.js";
 
@@ -30,7 +30,7 @@ describe("services disable-auth / enable-auth", () => {
       };
       const store = createFileTenantStateStore(join(w.dir, ".state"));
       const reload = async () => {
-        const loaded = await loadConfigFile(w.configPath, { env: {} });
+        const loaded = await readConfig(w.configPath, { env: {} });
         if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
         pipeline.auth.setConfig(applyTenantStates(loaded.config, await store.load()));
       };

@@ -58,19 +58,7 @@ async function healthcheck(url: string): Promise<number> {
 /** Starts the production gateway from `dir/dist`, resolves with its URL from its "gateway listening" line. */
 function startProductionGateway(configPath: string): Promise<string> {
   const main = join(dir, "dist/gateway/main.js");
-  const args = existsSync(main)
-    ? [main, "serve", "--config", configPath, "--state-dir", join(dir, "state"), "--workers", "1"]
-    : // Until the gateway has its `serve` entry, start the same service object it will run.
-      [
-        "--input-type=module",
-        "-e",
-        `const { startGatewayService } = await import(${JSON.stringify(`file://${join(dir, "dist/gateway/service.js")}`)});
-         const svc = await startGatewayService({ configPath: process.argv[1], stateDir: process.argv[2] });
-         console.log(JSON.stringify({ msg: "gateway listening", url: svc.gateway.url }));
-         process.on("SIGTERM", () => svc.stop().then(() => process.exit(0)));`,
-        configPath,
-        join(dir, "state"),
-      ];
+  const args = [main, "serve", "--config", configPath, "--state-dir", join(dir, "state"), "--workers", "1"];
   const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, NODE_ENV: "production" } });
   gateway = child;
   return new Promise((resolveUrl, reject) => {

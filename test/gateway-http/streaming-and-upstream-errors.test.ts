@@ -12,7 +12,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { formatProblems, validateConfig } from "../../gateway/config/validate.js";
-import { type RunningGateway, startGateway } from "../../gateway/server.js";
+import { type RunningGateway, startGateway } from "../../gateway/http/server.js";
 import { buildCli, type ServedGateway, serveCli } from "../operations/helpers.js";
 import { type StackHarness, startStackHarness } from "./stack-harness.js";
 

@@ -21,3 +21,11 @@ describe("auth/ and config/ are plain functions over plain data", () => {
     }
   });
 });
+
+describe("only the HTTP layer imports fastify (docs/architecture.md § Layout and dependencies)", () => {
+  it("when every gateway source is scanned, then fastify is imported under gateway/http/ only", () => {
+    const importers = sources("gateway").filter((file) => /from\s+["']fastify/.test(readFileSync(file, "utf8")));
+    expect(importers.length).toBeGreaterThan(0);
+    expect(importers.filter((file) => !file.startsWith(join("gateway", "http")))).toEqual([]);
+  });
+});

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfigFile, loadConfigFileSync, parseConfigText } from "../../gateway/config/load.js";
+import { loadConfigFileSync, parseConfigText } from "../../gateway/config/load.js";
+import { readConfig } from "../../gateway/config/read.js";
 import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
 import { TENANT_A } from "./fixtures.js";
 
@@ -32,7 +33,7 @@ function dirWith(files: Record<string, string>): string {
 describe("loading the configuration file", () => {
   it("when a YAML file is loaded, then it is validated and relative paths resolve against its folder", async () => {
     const dir = dirWith({ "gateway.yaml": YAML_CONFIG, "secret.txt": "from-file\n" });
-    const result = await loadConfigFile(join(dir, "gateway.yaml"), { env: {} });
+    const result = await readConfig(join(dir, "gateway.yaml"), { env: {} });
     if (!result.ok) throw new Error(result.problems.join("\n"));
     expect(result.config.azureServices[0]?.webApp.secret.reveal()).toBe("from-file");
     expect(result.config.azureServices[0]?.webApp.secretExpiry).toBe("2030-01-01"); // YAML 1.2: a string, not a Date
@@ -55,13 +56,13 @@ describe("loading the configuration file", () => {
   });
 
   it("when the file does not exist, then that is the one problem", async () => {
-    const result = await loadConfigFile("/nonexistent/gateway.yaml");
+    const result = await readConfig("/nonexistent/gateway.yaml");
     expect(!result.ok && result.problems[0]).toMatch(/cannot read configuration file .* \(ENOENT\)/);
   });
 
   it("when the file is valid but has problems, then they all come back", async () => {
     const dir = dirWith({ "gateway.yaml": `${YAML_CONFIG}\nextra: 1\n` });
-    const result = await loadConfigFile(join(dir, "gateway.yaml"), { env: {} });
+    const result = await readConfig(join(dir, "gateway.yaml"), { env: {} });
     expect(!result.ok && result.problems).toEqual(
       expect.arrayContaining(["extra: unknown key", expect.stringMatching(/cannot read file .*secret\.txt/)]),
     );
@@ -70,7 +71,7 @@ describe("loading the configuration file", () => {
 
 describe("the shipped example configuration", () => {
   it("when gateway/config/example.yaml is loaded, then it is valid", async () => {
-    const result = await loadConfigFile("gateway/config/example.yaml", {
+    const result = await readConfig("gateway/config/example.yaml", {
       env: { CONTOSO_SERVER_APP_SECRET: "x", CONTOSO_ADMIN_SERVICE_SECRET: "z" },
       readFile: (path) => (path.endsWith("secrets/fabrikam.txt") ? "y\n" : ""),
       now: () => Date.UTC(2025, 0, 15),

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadConfigFile } from "../../gateway/config/load.js";
+import { readConfig } from "../../gateway/config/read.js";
 import { DEFAULT_ROUTES } from "../../gateway/config/schema.js";
 import { runMain } from "../cli/run-main.js";
 
@@ -39,7 +39,7 @@ describe("gateway/config/example.yaml", () => {
   it("when loaded, then its routes are exactly the defaults, because it writes no routes of its own", async () => {
     const raw = parse(await readFile(EXAMPLE, "utf8")) as Record<string, unknown>;
     expect(raw).not.toHaveProperty("routes");
-    const loaded = await loadConfigFile(file, { env: ENV });
+    const loaded = await readConfig(file, { env: ENV });
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
     expect(loaded.config.routes.map((r) => [r.prefix, r.requirement, r.forwardAuthorization])).toEqual(

@@ -9,7 +9,8 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { createConfigReloader, validateConfigTextAt } from "../../gateway/config/watch.js";
+import { validateConfigTextAt } from "../../gateway/config/load.js";
+import { createConfigReloader } from "../../gateway/config/watch.js";
 
 let dir: string;
 beforeAll(async () => {

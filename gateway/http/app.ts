@@ -1,15 +1,16 @@
 /**
  * `buildGateway()` assembles the fastify instance from its parts; it never listens by itself (STYLE.md).
- * Only this file and `http/` import fastify.
+ * Only `http/` imports fastify.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
-import type { Authenticator } from "./auth/authenticate.js";
-import { answerClientError } from "./http/client-errors.js";
-import { type ReadinessCheck, registerHealthRoutes } from "./http/health.js";
-import type { Upstreams } from "./http/proxy.js";
-import { type RequestOutcome, registerProxyRoute } from "./http/proxy-route.js";
+import type { Authenticator } from "../auth/authenticate.js";
+import { answerClientError } from "./client-errors.js";
+import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
+import type { ListenerTls } from "./listener.js";
+import type { Upstreams } from "./proxy.js";
+import { type RequestOutcome, registerProxyRoute } from "./proxy-route.js";
 
 /** What the gateway is built from. */
 export interface GatewayDeps {
@@ -19,7 +20,7 @@ export interface GatewayDeps {
   /** Readiness of this process (`http/health.ts`), answered on `/readyz`. */
   readonly readiness: ReadinessCheck;
   /** TLS for the listener; plain HTTP without (e.g. behind a TLS-terminating load balancer). */
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls?: ListenerTls | undefined;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
 }
 
@@ -54,7 +55,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
   registerHealthRoutes(app, deps.readiness);
 
-  // `/CCM_Proxy_ServerAuth/AADAuthInfo` (any case) is answered by the proxy route (http/cmg-path.ts).
+  // `/CCM_Proxy_ServerAuth/AADAuthInfo` (any case) is answered by the proxy route (cmg-path.ts).
   registerProxyRoute(app, {
     authenticator,
     upstream,

@@ -4,7 +4,7 @@
  * the main listener drains.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listeningUrl } from "./listener.js";
 
 /** A running metrics listener. */
 export interface MetricsServer {
@@ -57,11 +57,10 @@ export async function startMetricsServer(options: {
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const { url, port } = listeningUrl(server, false, "/metrics");
   return {
-    url: `http://${host}:${address.port}/metrics`,
-    port: address.port,
+    url,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -17,25 +17,25 @@
  * | POST | `/config/reload` | re-read the configuration file (refused when invalid; the last good one stays) |
  */
 import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import type { Logger } from "pino";
+import type { GatewayControl, WorkerAck } from "../admin/control.js";
+import { createAdminKeyCheck, keyFingerprint } from "../admin/key.js";
+import type { TenantSwitch } from "../admin/tenant-switch.js";
 import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
 import { GUID_PATTERN } from "../config/schema.js";
 import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
 import { TenantStateUnavailableError } from "../state/tenant-state.js";
-import type { GatewayControl, WorkerAck } from "./control.js";
-import { createAdminKeyCheck, keyFingerprint } from "./key.js";
-import type { TenantSwitch } from "./tenant-switch.js";
+import { type ListenerTls, listeningUrl } from "./listener.js";
 
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
   readonly host: string;
   readonly port: number;
   /** HTTPS when given (the main listener's certificate). */
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls?: ListenerTls | undefined;
   /** The admin key. */
   readonly key: string;
   /** The configuration file (named in audit lines of reloads). */
@@ -320,9 +320,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
 
   await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `${options.tls ? "https" : "http"}://${host}:${address.port}`;
+  const { url, port } = listeningUrl(app.server, options.tls !== undefined);
   log.info({ url, key: keyFp }, "admin API listening");
-  return { url, port: address.port, app, close: () => app.close() };
+  return { url, port, app, close: () => app.close() };
 }

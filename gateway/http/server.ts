@@ -1,26 +1,26 @@
 /**
- * Starts and stops a gateway: the JWKS cache, the authenticator, the upstream pool and the HTTPS listener,
- * wired from one validated configuration. Used by `entra-gateway serve`, the local stack and the tests.
+ * The main listener: starts and stops a gateway: the JWKS cache, the authenticator, the upstream pool and the HTTPS listener,
+ * wired from one validated configuration. The runtime (`gateway/runtime/`) starts one per serving process; tests start it directly.
  *
  * @example
  * const gw = await startGateway({ config });
  * console.log(gw.url);
  * await gw.stop(); // drains in-flight requests, then closes the pool
  */
-import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { type Authenticator, createAuthenticator } from "../auth/authenticate.js";
+import type { Clock } from "../auth/clock.js";
+import { createFileJwksDiskCache } from "../auth/keys/disk-cache.js";
+import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
+import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "../auth/keys/jwks-store.js";
+import type { GatewayConfig } from "../config/validate.js";
+import { createLogger } from "../observability/logger.js";
 import { buildGateway } from "./app.js";
-import { type Authenticator, createAuthenticator } from "./auth/authenticate.js";
-import type { Clock } from "./auth/clock.js";
-import { createFileJwksDiskCache } from "./auth/keys/disk-cache.js";
-import { createHttpJwksFetcher } from "./auth/keys/http-fetcher.js";
-import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "./auth/keys/jwks-store.js";
-import type { GatewayConfig } from "./config/validate.js";
-import { createReadinessCheck, type ReadinessCheck } from "./http/health.js";
-import { createUpstreams, type Upstreams } from "./http/proxy.js";
-import type { RequestOutcome } from "./http/proxy-route.js";
-import { createLogger } from "./observability/logger.js";
+import { createReadinessCheck, type ReadinessCheck } from "./health.js";
+import { listenerTls, listeningUrl } from "./listener.js";
+import { createUpstreams, type Upstreams } from "./proxy.js";
+import type { RequestOutcome } from "./proxy-route.js";
 
 /** Options of {@link startGateway}. */
 export interface StartGatewayOptions {
@@ -95,8 +95,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const upstream = createUpstreams(config.upstream);
   const listen = config.listen;
-  const tls =
-    listen.cert !== undefined && listen.key !== undefined ? { cert: listen.cert, key: listen.key.reveal() } : undefined;
+  const tls = listenerTls(listen);
   if (!tls) logger.warn("listen.certFile/keyFile not set: serving plain HTTP (only behind a TLS-terminating proxy)");
   const readiness = createReadinessCheck(authenticator, upstream);
   const app = buildGateway({
@@ -109,14 +108,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   if (options.waitForKeys ?? true) await keys.whenSettled();
   await app.listen({ host: options.host ?? listen.host, port: options.port ?? listen.port });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `${tls ? "https" : "http"}://${host}:${address.port}`;
+  const { url, port } = listeningUrl(app.server, tls !== undefined);
   logger.info({ url, tenants: authenticator.tenants.tenants.length }, "gateway listening");
   let stopped: Promise<void> | undefined;
   return {
     url,
-    port: address.port,
+    port,
     app,
     authenticator,
     keys,
