@@ -9,6 +9,8 @@
  * - Fail static: while Redis cannot be reached, `set`/`clear`/`load` reject at once with
  *   {@link TenantStateUnavailableError} (no offline queue, no silent local change); the states in force stay
  *   with the caller (`admin/tenant-switch.ts` keeps them), so a disabled tenant stays disabled.
+ * - A Redis that comes back without its data (restart without persistence, failover to an empty replica) is
+ *   recognised by its epoch key; the store adds back the states it knew where none is stored (see SCRIPT).
  * - What is read is bounded on the server before it is sent (entry count, entry size) and validated here: a
  *   damaged or hostile hash is a load that fails, never a crash, never a tenant silently dropped.
  *
