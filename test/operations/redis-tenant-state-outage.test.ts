@@ -89,4 +89,16 @@ describe.skipIf(redisTests().skip)("runtime tenant state in Redis, through an ou
     await tenants.set(T1, { disabled: false, by: "admin on a", at: at() });
     expect((await other.load())[T1]?.disabled).toBe(false);
   });
+
+  it("when Redis cannot be reached at start, then no switch is made: a gateway does not serve without the states", async () => {
+    const closed = await startConnectionCutter(redis.port);
+    closed.cut();
+    const store = createRedisTenantStateStore({ url: closed.url, connectWaitMs: 300, maxReconnectDelayMs: 100 });
+    stores.push(store);
+    await expect(createTenantSwitch(store, pino({ level: "silent" }))).rejects.toThrow(
+      /runtime tenant state \(redis redis:\/\/127\.0\.0\.1:\d+ hash entra-gateway:tenant-state\) cannot be read/,
+    );
+    expect(store.connected).toBe(false);
+    await closed.close();
+  });
 });
