@@ -32,6 +32,7 @@ COPY entra-simulator ./entra-simulator
 COPY mp-simulator ./mp-simulator
 COPY client-simulator ./client-simulator
 COPY stack ./stack
+COPY lib ./lib
 COPY bench ./bench
 RUN npx tsc -p tsconfig.build.json
 
@@ -62,6 +63,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/gateway ./dist/gateway
+# From lib/ only the files gateway/ imports (the msal-node HTTP adapter of the services CLI); lib/pki.ts and the
+# rest serve the simulators (test/operations/image-ships-only-gateway-imports.test.ts checks the list).
+COPY --from=build /src/dist/lib/msal-network.js ./dist/lib/msal-network.js
 COPY package.json ./
 RUN mkdir -p /etc/entra-gateway /var/lib/entra-gateway && chown node:node /var/lib/entra-gateway
 USER node

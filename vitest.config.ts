@@ -8,6 +8,7 @@ const UNIT = [
   // All of test/gateway/ but the HTTPS JWKS fetcher's test, which runs a TLS server.
   "test/gateway/!(jwks-http-fetcher).test.ts",
   "test/cli/config-write-*.test.ts",
+  "test/layering.test.ts",
   "test/client-simulator/simulator-units.test.ts",
   "test/mp-simulator/standalone-config.test.ts",
   "test/mp-simulator/error-table-documented.test.ts",

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { CLOUDS, type CloudName, issuerFor } from "../entra-simulator/clouds.js";
 import { type EntraSimulator, startEntraSimulator } from "../entra-simulator/server.js";
-import { ensureTlsMaterial, type TlsMaterial } from "../stack/tls.js";
+import { ensureTlsMaterial, type TlsMaterial } from "../lib/pki.js";
 import { TOKEN_LIFETIME_SEC } from "./tokens.js";
 
 /** One seeded tenant as the bench sees it. */

@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { PublicClientApplication } from "@azure/msal-node";
 import { type CryptoKey, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
-import { createMsalNetworkClient } from "../stack/msal-network.js";
+import { createMsalNetworkClient } from "../lib/msal-network.js";
 import { type HttpClient, jsonOf, stringProperty } from "./http.js";
 
 /** The gateway's `AADAuthInfo` answer: what to ask Entra for. */

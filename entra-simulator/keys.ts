@@ -12,7 +12,7 @@
 import { createHash, createPrivateKey, type JsonWebKey, KeyObject } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { generateRsaKeys, selfSign } from "../stack/tls.js";
+import { generateRsaKeys, selfSign } from "../lib/pki.js";
 
 /** One signing key with its certificate. */
 export interface SigningKey {

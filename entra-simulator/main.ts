@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ensureTlsMaterial } from "../stack/tls.js";
+import { ensureTlsMaterial } from "../lib/pki.js";
 import { loadSeedFile } from "./seed.js";
 import { startEntraSimulator } from "./server.js";
 

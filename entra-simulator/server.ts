@@ -10,7 +10,7 @@
  */
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { PemPair } from "../stack/tls.js";
+import type { PemPair } from "../lib/pki.js";
 import {
   createStats,
   type Faults,

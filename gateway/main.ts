@@ -47,8 +47,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     case "explain-token":
       return explainTokenCommand(rest, io);
     case "services": {
-      const { runServicesCommand } = await import("./cli/services.js");
-      const { adminApplyFromEnv } = await import("./cli/admin-apply.js");
+      const { runServicesCommand } = await import("./onboarding/services.js");
+      const { adminApplyFromEnv } = await import("./onboarding/admin-apply.js");
       const applyToRunningGateway = adminApplyFromEnv(io.env);
       return runServicesCommand([...rest], applyToRunningGateway ? { ...io, applyToRunningGateway } : io);
     }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID, type webcrypto } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { generateRsaKeys, selfSign } from "../stack/tls.js";
+import { generateRsaKeys, selfSign } from "../lib/pki.js";
 import { MpError } from "./errors.js";
 import type { EntraIdentity, TokenKind } from "./identity.js";
 

@@ -15,7 +15,7 @@ import { rootCertificates } from "node:tls";
 import type { INetworkModule } from "@azure/msal-node";
 import type { Logger } from "pino";
 import { Agent, request } from "undici";
-import { createMsalNetworkClient } from "../stack/msal-network.js";
+import { createMsalNetworkClient } from "../lib/msal-network.js";
 import {
   createGraphTokenSource,
   type GraphTokenSource,

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { ensureTlsMaterial } from "../stack/tls.js";
+import { ensureTlsMaterial } from "../lib/pki.js";
 import { discoveryFromStack, loadMpConfigFile, type MpFileOptions } from "./config.js";
 import type { ClientCertificateMode } from "./identity.js";
 import { type MpSimulatorOptions, startMpSimulator } from "./server.js";

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type Logger, pino } from "pino";
-import type { PemPair } from "../stack/tls.js";
+import type { PemPair } from "../lib/pki.js";
 import { createAdminService } from "./adminservice.js";
 import { type Audit, type AuditCounts, type AuditOutcome, createAudit, outcomeOf } from "./audit.js";
 import { handleCcmMessage } from "./ccm-messaging.js";
@@ -41,7 +41,7 @@ import { type MpDescription, renderMpKeyInformation, renderMpList } from "./xml-
 
 /** Options of {@link startMpSimulator}. */
 export interface MpSimulatorOptions {
-  /** The server certificate and the CA that client certificates must chain to (see `stack/tls.ts`). */
+  /** The server certificate and the CA that client certificates must chain to (see `lib/pki.ts`). */
   readonly tls: { readonly server: PemPair; readonly ca: { readonly cert: string } };
   /** Default 127.0.0.1. */
   readonly host?: string;

@@ -14,8 +14,8 @@ import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } 
 import type { RunningGateway, StartGatewayOptions } from "../gateway/http/server.js";
 import type { GatewayService } from "../gateway/runtime/single-process.js";
 import { startGatewayService } from "../gateway/runtime/start.js";
+import { ensureTlsMaterial, type TlsMaterial } from "../lib/pki.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../mp-simulator/server.js";
-import { ensureTlsMaterial, type TlsMaterial } from "./tls.js";
 
 /** The `stack.json` document (docs/architecture.md § Interfaces). */
 export interface StackDescription {

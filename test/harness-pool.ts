@@ -19,7 +19,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } fro
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import type { TlsMaterial } from "../stack/tls.js";
+import type { TlsMaterial } from "../lib/pki.js";
 
 /** Names the pool folder of the current run. */
 export const POOL_ENV = "ENTRA_GATEWAY_TEST_POOL";
@@ -72,7 +72,7 @@ let tlsMaterial: Promise<TlsMaterial> | undefined;
 export function poolTlsMaterial(): Promise<TlsMaterial> {
   const dir = poolDir();
   // Imported when asked for: the unit fixtures import this module and need no X.509 code.
-  tlsMaterial ??= import("../stack/tls.js").then((tls) =>
+  tlsMaterial ??= import("../lib/pki.js").then((tls) =>
     dir === undefined ? tls.createTlsMaterial() : tls.ensureTlsMaterial(dir),
   );
   return tlsMaterial;

@@ -5,7 +5,7 @@
  */
 import type { Authenticator } from "../auth/authenticate.js";
 import type { KeySetStatus } from "../auth/keys/jwks-store.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import type { Readiness, ReadinessCheck } from "../http/health.js";
 import type { TenantStates } from "../state/tenant-state.js";
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MIN_ADMIN_KEY_LENGTH } from "../config/validate.js";
+import { MIN_ADMIN_KEY_LENGTH } from "../config/validate/admin.js";
 
 /**
  * The generated key of `stateDir`, created on first use.

@@ -5,7 +5,7 @@
  * edits, reloads and restarts until an operator enables it or clears its state.
  */
 import type { Logger } from "pino";
-import type { GatewayConfig, SharedState } from "../config/validate.js";
+import type { GatewayConfig, SharedState } from "../config/types.js";
 import { openTenantStateStore } from "../state/open-tenant-state-store.js";
 import {
   applyTenantStates,

@@ -13,7 +13,7 @@
  * No network call is ever derived from token content: keys are fetched only from configured URLs of
  * registered tenants, and an unknown tenant is refused before any key look-up.
  */
-import type { GatewayConfig, Route } from "../config/validate.js";
+import type { GatewayConfig, Route } from "../config/types.js";
 import {
   type ClaimSettings,
   claimSettingsOf,

@@ -3,7 +3,7 @@
  * and reject early). Rules follow Microsoft's validator order (docs/architecture.md § Signing keys): issuer → signing-key issuer
  * → audience → lifetime, then the Configuration Manager specifics (client app, token kind).
  */
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import type { JsonObject } from "./decode.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { type Rejection, reject } from "./rejection.js";

@@ -17,7 +17,7 @@
  * Anonymous and passthrough routes involve no Entra token and are not affected.
  */
 import type { RouteRequirement } from "../config/schema.js";
-import type { Route } from "../config/validate.js";
+import type { Route } from "../config/types.js";
 import { type Principal, registeredClientApps, type TokenKind, type TokenService } from "./claims.js";
 import { type Rejection, reject } from "./rejection.js";
 import type { TenantEntry } from "./tenants.js";

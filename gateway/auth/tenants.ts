@@ -5,7 +5,7 @@
  * templates: v1/v2 issuers, JWKS URLs, accepted audiences and client apps, the challenge data.
  */
 import type { EnvironmentName } from "../config/schema.js";
-import { type Environment, type GatewayConfig, substituteTemplate } from "../config/validate.js";
+import { type Environment, type GatewayConfig, substituteTemplate } from "../config/types.js";
 import type { JsonObject } from "./decode.js";
 import type { KeySetSpec } from "./keys/jwks-store.js";
 import { type Rejection, reject, type TenantChallenge } from "./rejection.js";

@@ -4,7 +4,8 @@
  */
 import { type CliIo, CONFIG_ENV, type CommandSpec, parseCommandLine, usageError, writeJson } from "../command-line.js";
 import { readConfig } from "../config/read.js";
-import { formatProblems, type GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
+import { formatProblems } from "../config/validate.js";
 
 const CHECK_CONFIG: CommandSpec = {
   usage: "usage: entra-gateway check-config [FILE] [--json]",

@@ -23,7 +23,8 @@ import {
   writeJson,
 } from "../command-line.js";
 import { readConfig } from "../config/read.js";
-import { formatProblems, type GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
+import { formatProblems } from "../config/validate.js";
 import { aadAuthInfo, tenantIdParam } from "../http/aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "../http/cmg-path.js";
 import { tokenFingerprint } from "../observability/logger.js";

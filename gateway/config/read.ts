@@ -12,7 +12,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { validateConfigTextAt } from "./load.js";
-import type { GatewayConfig, ValidateOptions } from "./validate.js";
+import type { GatewayConfig } from "./types.js";
+import type { ValidateOptions } from "./validate.js";
 
 /** A configuration file, read and validated. */
 export type ConfigRead = {

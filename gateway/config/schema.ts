@@ -4,7 +4,7 @@
  * The shape mirrors Configuration Manager's Azure Services Wizard (docs/architecture.md § Configuration model) and
  * docs/architecture.md § Configuration model. Objects are strict: an unknown key is a problem, never silently ignored (a typo such as
  * `disableAuthentification: true` must stop the boot, not leave a tenant open). Durations carry their unit
- * in the name (`…Ms`, `…Sec`). Rules that span several fields or services live in `validate.ts`.
+ * in the name (`…Ms`, `…Sec`). Rules that span several fields or services live in `validate/`.
  */
 import { z } from "zod";
 
@@ -41,7 +41,7 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 /**
  * A secret given as exactly one of an inline `value`, an environment variable name (`fromEnv`) or a file
- * path (`fromFile`). Resolution (does the variable exist, is the file readable) happens in `validate.ts`.
+ * path (`fromFile`). Resolution (does the variable exist, is the file readable) happens in `validate/secrets.ts`.
  */
 export const SecretSourceSchema = z
   .strictObject({
@@ -85,7 +85,7 @@ export const AzureServiceSchema = z.strictObject({
   /**
    * Deprecated (before Administration Service Management became its own service type). Still read so old
    * files load: `true` takes `/AdminService/` away from this tenant's cloud management tokens, with a warning
-   * that says how to migrate (`validate.ts`). Its clients keep authenticating everywhere else.
+   * that says how to migrate (`validate/services.ts`). Its clients keep authenticating everywhere else.
    */
   adminServiceManagement: z.boolean().default(false),
   tenant: z.strictObject({ id: guid, name: nonEmpty }),

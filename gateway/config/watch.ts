@@ -13,7 +13,8 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "pino";
 import { validateConfigTextAt } from "./load.js";
-import type { GatewayConfig, ValidateOptions } from "./validate.js";
+import type { GatewayConfig } from "./types.js";
+import type { ValidateOptions } from "./validate.js";
 
 /** Why a reload ran. */
 export type ReloadTrigger = "start" | "watch" | "signal" | "admin";

@@ -12,7 +12,8 @@ import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLSeq } from "yaml";
 import { yamlErrorProblems } from "./load.js";
-import { type GatewayConfig, type ValidateOptions, validateConfig } from "./validate.js";
+import type { GatewayConfig } from "./types.js";
+import { type ValidateOptions, validateConfig } from "./validate.js";
 
 /** Thrown by an edit function to refuse the edit with a message (e.g. "no service named X"). */
 export class ConfigEditError extends Error {}

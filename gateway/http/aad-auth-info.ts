@@ -4,7 +4,7 @@
  * from the configuration, for onboarded cloud-management tenants whose Entra authentication is enabled only.
  * The JSON shape is our model: Microsoft documents the fields (AADCLIENTAPPID, AADRESOURCEURI), not the body.
  */
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 
 /** What a client learns about its tenant. */
 export interface AadAuthInfo {

@@ -21,7 +21,7 @@
  */
 import { isSafePath } from "../auth/policy.js";
 import { MANAGEMENT_POINT_ID_PATTERN } from "../config/schema.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 
 /** The two CMG channels. */
 export type CmgChannel = "ServerAuth" | "MutualAuth";

@@ -3,7 +3,7 @@
  * once, and the URL a bound server is reachable at.
  */
 import type { Server } from "node:net";
-import type { Listen } from "../config/validate.js";
+import type { Listen } from "../config/types.js";
 
 /** A listener's certificate and key (PEM). */
 export interface ListenerTls {

@@ -7,7 +7,7 @@
 import type { Readable } from "node:stream";
 import { createSecureContext } from "node:tls";
 import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
-import type { Upstream } from "../config/validate.js";
+import type { Upstream } from "../config/types.js";
 import { type AdmissionClass, createAdmission } from "./admission.js";
 
 /** Why the upstream leg failed, and what the client is told. */

@@ -14,7 +14,7 @@ import type { Clock } from "../auth/clock.js";
 import { createFileJwksDiskCache } from "../auth/keys/disk-cache.js";
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "../auth/keys/jwks-store.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { createLogger } from "../observability/logger.js";
 import { buildGateway } from "./app.js";
 import { createReadinessCheck, type ReadinessCheck } from "./health.js";

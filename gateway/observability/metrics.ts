@@ -18,7 +18,7 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
 import type { Authenticator } from "../auth/authenticate.js";
 import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import type { UpstreamClient } from "../http/proxy.js";
 import type { RequestOutcome } from "../http/proxy-route.js";
 import { collectProcessMetrics } from "./process-metrics.js";

@@ -5,7 +5,8 @@
  * (`entra_gateway_secret_expiry_timestamp_seconds`) and a `/readyz` detail.
  */
 import type { Logger } from "pino";
-import { type GatewayConfig, SECRET_EXPIRY_WARNING_MS } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
+import { SECRET_EXPIRY_WARNING_MS } from "../config/validate/services.js";
 
 /** Where one secret stands. `unknown`: the file gives no `secretExpiry`. */
 export type SecretState = "ok" | "expiring" | "expired" | "unknown";

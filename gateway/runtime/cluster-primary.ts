@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import type { GatewayControl, WorkerAck } from "../admin/control.js";
 import type { KeySetStatus } from "../auth/keys/jwks-store.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import type { Readiness } from "../http/health.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import type { TenantStates } from "../state/tenant-state.js";

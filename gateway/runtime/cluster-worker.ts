@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { AggregatorRegistry, Registry } from "prom-client";
 import { validateConfigTextAt } from "../config/load.js";
-import type { GatewayConfig } from "../config/validate.js";
+import type { GatewayConfig } from "../config/types.js";
 import { type RunningGateway, startGateway } from "../http/server.js";
 import { createRequestMetrics } from "../observability/metrics.js";
 import { applyTenantStates } from "../state/tenant-state.js";

@@ -3,7 +3,7 @@
  * Redis when shared state is configured (many replicas, docs/operations.md § Shared tenant state), else the
  * state directory's file, else memory (a library use without either).
  */
-import type { SharedState } from "../config/validate.js";
+import type { SharedState } from "../config/types.js";
 import { createRedisTenantStateStore } from "./redis-tenant-state.js";
 import { createFileTenantStateStore, createMemoryTenantStateStore, type TenantStateStore } from "./tenant-state.js";
 

@@ -18,8 +18,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, watch as watchFolder } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { AzureService, GatewayConfig } from "../config/validate.js";
-import { deepFreeze } from "../config/validate.js";
+import { type AzureService, deepFreeze, type GatewayConfig } from "../config/types.js";
 
 /** One tenant's runtime state: what was set, by whom, when. */
 export interface TenantState {

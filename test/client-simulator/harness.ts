@@ -6,8 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { createGatewayLogTap, type GatewayLogTap, inProcessHooks } from "../../client-simulator/in-process.js";
 import { runSimulation, type ScenarioName, type SimulationResult } from "../../client-simulator/simulation.js";
+import { createGatewayLogTap, type GatewayLogTap, inProcessHooks } from "../../stack/in-process.js";
 import { type Stack, startStack } from "../../stack/start-stack.js";
 import { seedStackState } from "../harness-pool.js";
 

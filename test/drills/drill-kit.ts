@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
 import { Agent } from "undici";
 import { parse, stringify } from "yaml";
-import { ensureTlsMaterial } from "../../stack/tls.js";
+import { ensureTlsMaterial } from "../../lib/pki.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
 import { seedStackState } from "../harness-pool.js";
 import { listenLocal, writeAnonymousConfig } from "../operations/anonymous-cluster.js";

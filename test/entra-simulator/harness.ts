@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import { ADMIN_TOOL_CLIENT_ID } from "../../entra-simulator/grants.js";
 import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../../entra-simulator/server.js";
-import type { TlsMaterial } from "../../stack/tls.js";
+import type { TlsMaterial } from "../../lib/pki.js";
 import { pooledEmulatorKeys, poolTlsMaterial } from "../harness-pool.js";
 
 export interface EmulatorHarness {

@@ -1,6 +1,6 @@
 import { ConfidentialClientApplication, PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../stack/msal-network.js";
+import { createMsalNetworkClient } from "../../lib/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "./harness.js";
 
 let h: EmulatorHarness;

@@ -19,7 +19,8 @@ import {
   type JwksStore,
 } from "../../gateway/auth/keys/jwks-store.js";
 import type { ConfigInput } from "../../gateway/config/schema.js";
-import { type GatewayConfig, validateConfig } from "../../gateway/config/validate.js";
+import type { GatewayConfig } from "../../gateway/config/types.js";
+import { validateConfig } from "../../gateway/config/validate.js";
 import { pooledRsaKeyPair } from "../harness-pool.js";
 
 // ---------------------------------------------------------------------------------------------- tenants

@@ -5,10 +5,10 @@
  */
 import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
+import { issueCertificate, type TlsMaterial } from "../../lib/pki.js";
 import type { DiscoveryOptions, DiscoveryTenantOptions } from "../../mp-simulator/discovery.js";
 import type { EntraIdentity } from "../../mp-simulator/identity.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../../mp-simulator/server.js";
-import { issueCertificate, type TlsMaterial } from "../../stack/tls.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 import { poolTlsMaterial } from "../harness-pool.js";
 

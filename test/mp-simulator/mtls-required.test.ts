@@ -23,7 +23,7 @@ describe("mTLS towards the management point", () => {
   });
 
   it("when a client presents a certificate of another CA, then the handshake is refused", async () => {
-    const { createTlsMaterial } = await import("../../stack/tls.js");
+    const { createTlsMaterial } = await import("../../lib/pki.js");
     const foreign = await createTlsMaterial();
     const agent = clientAgent(h.tls, foreign.gatewayClient);
     const before = h.mp.audit.counts();

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
 import { stringify } from "yaml";
-import { ensureTlsMaterial } from "../../stack/tls.js";
+import { ensureTlsMaterial } from "../../lib/pki.js";
 import { seedStackState } from "../harness-pool.js";
 import { buildCli, type ServedGateway, serveCli } from "./helpers.js";
 

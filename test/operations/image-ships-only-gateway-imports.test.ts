@@ -5,10 +5,11 @@
  * simulators' and tests' packages are devDependencies (docs/operations.md § Docker).
  *
  * "At run time" is read from what TypeScript emits, so `import type` and type-only specifiers do not count.
+ * Files outside `gateway/` that it loads (from `lib/`) count as its own, and the image must copy exactly those.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
@@ -32,8 +33,8 @@ function packageOf(specifier: string): string | undefined {
   return builtinModules.includes(name) ? undefined : name;
 }
 
-/** Packages `gateway/` loads when it runs: specifiers left in the emitted JavaScript. */
-async function runtimeImports(): Promise<Map<string, string[]>> {
+/** What `gateway/` loads when it runs: packages (specifiers left in the emitted JavaScript) and files outside it. */
+async function runtimeImports(): Promise<{ packages: Map<string, string[]>; outside: Set<string> }> {
   const tsconfig = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile);
   const parsed = ts.parseJsonConfigFileContent(tsconfig.config, ts.sys, ROOT);
   // ESM output as in dist/ (package.json "type": "module"); transpileModule alone would pick CommonJS.
@@ -43,7 +44,9 @@ async function runtimeImports(): Promise<Map<string, string[]>> {
     moduleResolution: ts.ModuleResolutionKind.Bundler,
   };
   const found = new Map<string, string[]>();
-  for (const file of await sources(join(ROOT, "gateway"))) {
+  const outside = new Set<string>();
+  const queue = await sources(join(ROOT, "gateway"));
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     const js = ts.transpileModule(await readFile(file, "utf8"), {
       compilerOptions: options,
       fileName: file,
@@ -54,12 +57,22 @@ async function runtimeImports(): Promise<Map<string, string[]>> {
       ...js.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
     ].map((m) => m[1] ?? "");
     for (const specifier of specifiers) {
+      if (specifier.startsWith(".")) {
+        // A file of the repository: follow it when it lies outside gateway/ (gateway/ is scanned whole).
+        const target = resolve(dirname(file), specifier).replace(/\.js$/, ".ts");
+        const path = relative(ROOT, target);
+        if (!path.startsWith("gateway/") && !outside.has(path)) {
+          outside.add(path);
+          queue.push(target);
+        }
+        continue;
+      }
       const name = packageOf(specifier);
       if (name === undefined) continue;
       found.set(name, [...(found.get(name) ?? []), file.slice(ROOT.length + 1)]);
     }
   }
-  return found;
+  return { packages: found, outside };
 }
 
 describe("the production image's packages", () => {
@@ -67,7 +80,7 @@ describe("the production image's packages", () => {
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
-    const imported = await runtimeImports();
+    const imported = (await runtimeImports()).packages;
     expect(imported.size).toBeGreaterThan(5); // the scan sees imports at all
     const missing = [...imported.keys()].filter((name) => !(name in pkg.dependencies));
     const unused = Object.keys(pkg.dependencies).filter((name) => !imported.has(name));
@@ -78,13 +91,15 @@ describe("the production image's packages", () => {
     expect(unused, "in dependencies but never imported by gateway/ (make it a devDependency)").toEqual([]);
   });
 
-  it("when the Dockerfile builds the gateway image, then it installs dependencies only and copies dist/gateway only", async () => {
+  it("when the Dockerfile builds the gateway image, then it installs dependencies only and copies dist/gateway and the lib/ files gateway/ loads, nothing else", async () => {
     const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
     const stage = (name: string) =>
       dockerfile.split(/^FROM /m).find((s) => new RegExp(`\\bAS ${name}\\b`).test(s)) ?? "";
     expect(stage("deps")).toMatch(/npm ci --omit=dev/);
     const gateway = stage("gateway");
     expect(gateway).toMatch(/COPY --from=deps \/app\/node_modules/);
-    expect(gateway.match(/COPY --from=build \S+/g)).toEqual(["COPY --from=build /src/dist/gateway"]);
+    const { outside } = await runtimeImports();
+    const copies = [...outside].sort().map((path) => `COPY --from=build /src/dist/${path.replace(/\.ts$/, ".js")}`);
+    expect(gateway.match(/COPY --from=build \S+/g)).toEqual(["COPY --from=build /src/dist/gateway", ...copies]);
   });
 });

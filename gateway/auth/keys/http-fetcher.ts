@@ -5,7 +5,7 @@
  */
 import { Agent } from "undici";
 import type { EnvironmentName } from "../../config/schema.js";
-import type { Environment } from "../../config/validate.js";
+import type { Environment } from "../../config/types.js";
 import type { JwksFetchContext, JwksFetcher } from "./jwks-store.js";
 
 /** A fetcher plus the means to close its connections. */

@@ -11,9 +11,9 @@ import type { DirectoryTenant } from "../../entra-simulator/seed.js";
 import { type Authenticator, createAuthenticator } from "../../gateway/auth/authenticate.js";
 import { createHttpJwksFetcher } from "../../gateway/auth/keys/http-fetcher.js";
 import { createJwksStore } from "../../gateway/auth/keys/jwks-store.js";
-import { runServicesCommand, type ServicesIo } from "../../gateway/cli/services.js";
 import { readConfig } from "../../gateway/config/read.js";
-import { createMsalNetworkClient } from "../../stack/msal-network.js";
+import { runServicesCommand, type ServicesIo } from "../../gateway/onboarding/services.js";
+import { createMsalNetworkClient } from "../../lib/msal-network.js";
 import { type EmulatorHarness, startEmulator } from "../entra-simulator/harness.js";
 
 export interface CliWorld {

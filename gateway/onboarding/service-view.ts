@@ -5,7 +5,7 @@
  * first three characters).
  */
 import type { ParsedAzureService } from "../config/schema.js";
-import { SECRET_EXPIRY_WARNING_MS } from "../config/validate.js";
+import { SECRET_EXPIRY_WARNING_MS } from "../config/validate/services.js";
 import { describeSecretSource } from "./secret-store.js";
 
 /** A web app secret's expiry status. */

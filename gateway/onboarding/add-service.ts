@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { loadConfigFileSync } from "../config/load.js";
-import type { AzureService, GatewayConfig } from "../config/validate.js";
+import type { AzureService, GatewayConfig } from "../config/types.js";
 import { appendService, editConfigFile } from "../config/write.js";
 import type { AddPlan, SecretInput } from "./add-plan.js";
 import { signInAdministrator } from "./admin-sign-in.js";

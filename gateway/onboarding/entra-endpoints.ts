@@ -4,10 +4,11 @@
  * trust the environment's CA when one is configured (the local emulator; docs/architecture.md § msal-node against a
  * local authority").
  */
-import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import { Agent, type Dispatcher } from "undici";
+import type { INetworkModule } from "@azure/msal-node";
+import { Agent } from "undici";
+import { createMsalNetworkModule } from "../../lib/msal-network.js";
 import type { EnvironmentName } from "../config/schema.js";
-import type { Environment } from "../config/validate.js";
+import type { Environment } from "../config/types.js";
 
 /** Microsoft Graph host of each environment (docs/architecture.md § Clouds). */
 export const GRAPH_HOSTS: Readonly<Record<EnvironmentName, string>> = Object.freeze({
@@ -64,43 +65,5 @@ export function createEntraEndpoints(environment: Environment, graphUrl?: string
     networkClient: createMsalNetworkModule(dispatcher),
     authority: (tenantId) => `https://${environment.authorityHost}/${tenantId}`,
     close: () => dispatcher.close(),
-  };
-}
-
-/**
- * msal-node's network module over an undici dispatcher (whose TLS options decide which CA is trusted).
- *
- * @example const networkClient = createMsalNetworkModule(new Agent({ connect: { ca } }));
- */
-export function createMsalNetworkModule(dispatcher: Dispatcher): INetworkModule {
-  async function send<T>(
-    method: "GET" | "POST",
-    url: string,
-    options?: NetworkRequestOptions,
-  ): Promise<NetworkResponse<T>> {
-    const target = new URL(url);
-    const res = await dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
-      method,
-      headers: options?.headers ?? {},
-      ...(options?.body === undefined ? {} : { body: options.body }),
-    });
-    const text = await res.body.text();
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-    }
-    let body: unknown;
-    try {
-      body = text.length > 0 ? JSON.parse(text) : {};
-    } catch {
-      body = { error: "invalid_response", error_description: text.slice(0, 200) };
-    }
-    return { headers, body: body as T, status: res.statusCode };
-  }
-  return {
-    sendGetRequestAsync: (url, options) => send("GET", url, options),
-    sendPostRequestAsync: (url, options) => send("POST", url, options),
   };
 }

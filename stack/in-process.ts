@@ -4,9 +4,9 @@
  * running gateway where its admin API is not in `stack.json`.
  */
 import { Writable } from "node:stream";
-import type { GatewayConfig } from "../gateway/config/validate.js";
-import type { Stack } from "../stack/start-stack.js";
-import type { MpAuditReader, SimulationHooks } from "./controls.js";
+import type { MpAuditReader, SimulationHooks } from "../client-simulator/controls.js";
+import type { GatewayConfig } from "../gateway/config/types.js";
+import type { Stack } from "./start-stack.js";
 
 /** A pino destination that remembers the gateway's rejection reason per token fingerprint. */
 export interface GatewayLogTap {

@@ -4,8 +4,8 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServiceChange } from "../../gateway/cli/services.js";
 import { readConfig } from "../../gateway/config/read.js";
+import type { ServiceChange } from "../../gateway/onboarding/services.js";
 import { applyTenantStates, createFileTenantStateStore } from "../../gateway/state/tenant-state.js";
 import { type CliWorld, createCliWorld, createPipeline, runCli, seededServiceYaml } from "./helpers.js";
 

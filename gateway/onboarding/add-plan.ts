@@ -11,7 +11,7 @@ import {
   SERVICE_TYPES,
   type ServiceType,
 } from "../config/schema.js";
-import type { AzureService } from "../config/validate.js";
+import type { AzureService } from "../config/types.js";
 import type { Prompter } from "./prompt.js";
 import { defaultSecretFile, type SecretDestination, toConfigPath } from "./secret-store.js";
 import { type AppAction, SERVICE_OFFERS } from "./service-offers.js";

@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Document } from "yaml";
-import type { AzureService } from "../config/validate.js";
+import type { AzureService } from "../config/types.js";
 import { editConfigFile, findServiceIndex, setValue } from "../config/write.js";
 import { type AddFlags, PlanError, secretDestinationFromFlags } from "./add-plan.js";
 import { notifyGateway } from "./add-service.js";

@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { loadConfigFileSync, yamlErrorProblems } from "../config/load.js";
 import { AzureServiceSchema, type ParsedAzureService } from "../config/schema.js";
-import { type AzureService, formatProblems, type GatewayConfig, type ValidateOptions } from "../config/validate.js";
+import type { AzureService, GatewayConfig } from "../config/types.js";
+import { formatProblems, type ValidateOptions } from "../config/validate.js";
 import { parseConfigDocument } from "../config/write.js";
 import type { ApplyToRunningGateway } from "./gateway-seam.js";
 

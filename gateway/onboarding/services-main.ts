@@ -1,6 +1,6 @@
 /**
  * Stand-alone entry for `services` (`entra-gateway services …` in `gateway/main.ts` is the usual one; this skips the admin API seam):
- * `node dist/gateway/cli/services-main.js list --config gateway.yaml`.
+ * `node dist/gateway/onboarding/services-main.js list --config gateway.yaml`.
  */
 import { runServicesCommand } from "./services.js";
 

@@ -1,7 +1,7 @@
 /** `services list` / `show`: what is configured, with secret expiry status; secrets never shown in full. */
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runServicesCommand } from "../../gateway/cli/services.js";
+import { runServicesCommand } from "../../gateway/onboarding/services.js";
 import { type CliWorld, createCliWorld, runCli, seededServerSecret, seededServiceYaml } from "./helpers.js";
 
 const NOW = Date.UTC(2026, 0, 1);
