@@ -429,8 +429,19 @@ export interface ControlMetrics {
   recordReload(trigger: ReloadTrigger, result: "applied" | "unchanged" | "refused"): void;
   recordAdmin(action: string, result: string): void;
   recordWorkerRestart(): void;
-  /** Gives the collectors the configuration in force and the live worker count. */
-  attach(sources: { readonly config: () => GatewayConfig; readonly workers?: () => number }): void;
+  /**
+   * Gives the collectors the configuration in force, the live worker count and, when the tenant state is
+   * shared (Redis), its connection.
+   */
+  attach(sources: ControlMetricSources): void;
+}
+
+/** What the control-plane collectors read at scrape time. */
+export interface ControlMetricSources {
+  readonly config: () => GatewayConfig;
+  readonly workers?: (() => number) | undefined;
+  /** The shared tenant state's connection; undefined when the state is local (no series then). */
+  readonly sharedState?: (() => { readonly connected: boolean } | undefined) | undefined;
 }
 
 /**
@@ -440,7 +451,7 @@ export interface ControlMetrics {
  */
 export function createControlMetrics(registry: Registry): ControlMetrics {
   const registers = [registry];
-  let sources: { config: () => GatewayConfig; workers?: () => number } | undefined;
+  let sources: ControlMetricSources | undefined;
   const reloads = new Counter({
     name: "entra_gateway_config_reloads_total",
     help: "Configuration reloads by trigger (watch, signal, admin) and result (applied, unchanged, refused)",
@@ -473,6 +484,16 @@ export function createControlMetrics(registry: Registry): ControlMetrics {
     registers,
     collect() {
       this.set(sources?.workers?.() ?? 1);
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_shared_state_connected",
+    help: "1 while the shared tenant state (Redis) is reachable, 0 while it is not (the last known states stay in force; admin changes answer 503); no series without sharedState",
+    registers,
+    collect() {
+      this.reset();
+      const shared = sources?.sharedState?.();
+      if (shared !== undefined) this.set(shared.connected ? 1 : 0);
     },
   });
   new Gauge({
@@ -528,7 +549,7 @@ export function createControlMetrics(registry: Registry): ControlMetrics {
       restarts.inc();
     },
     attach(s) {
-      sources = s.workers === undefined ? { config: s.config } : { config: s.config, workers: s.workers };
+      sources = s;
     },
   };
 }
