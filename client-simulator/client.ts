@@ -68,6 +68,8 @@ export interface RequestRecord {
   /** SHA-256 fingerprint (12 hex) of the bearer token sent, as the gateway logs it. */
   readonly tokenFp?: string;
   readonly ms: number;
+  /** The gateway the client talks to (its origin), when the run spreads clients over several. */
+  readonly gateway?: string;
 }
 
 /** What a round asks of every client. */

@@ -22,6 +22,8 @@ const USAGE = `client-sim [options]
   --clients N           simulated clients (default 50); tenants disabled from the start get a probe on top
   --scenario NAME       ${SCENARIOS.join(" | ")} (default happy)
   --tenant ID|PREFIX    the tenant the scenario acts on (default: see below)
+  --gateway URL         a gateway to send clients to; repeat it to spread the clients round-robin over
+                        several replicas (default the stack's gateway.url); admin API and metrics stay the stack's
   --concurrency N       clients running at once (default min(clients, 50))
   --content-bytes N     bytes per content download (default 65536)
   --json                print one JSON object on stdout (no table)
@@ -42,6 +44,22 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 
 class UsageError extends Error {}
 
+/** `--gateway` values as origins (`https://host:port`). */
+function gatewayOrigins(values: readonly string[] | undefined): string[] | undefined {
+  return values?.map((value) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`--gateway ${JSON.stringify(value)} is not a URL`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new UsageError(`--gateway ${JSON.stringify(value)} must be an http(s) URL`);
+    }
+    return url.origin;
+  });
+}
+
 function parse(args: readonly string[]) {
   return parseArgs({
     args: [...args],
@@ -50,6 +68,7 @@ function parse(args: readonly string[]) {
       clients: { type: "string" },
       scenario: { type: "string" },
       tenant: { type: "string" },
+      gateway: { type: "string", multiple: true },
       concurrency: { type: "string" },
       "content-bytes": { type: "string" },
       json: { type: "boolean" },
@@ -77,6 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const scenario = (values.scenario ?? "happy") as ScenarioName;
     if (!SCENARIOS.includes(scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(", ")}`);
     const clients = positiveInt("clients", values.clients, 50);
+    const gateways = gatewayOrigins(values.gateway);
     const stack = await readStackFile(values.stack ?? ".state/stack.json");
     const progress = values["no-progress"] ? undefined : createProgressLine();
     const result = await runSimulation({
@@ -90,6 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ? { contentBytes: positiveInt("content-bytes", values["content-bytes"], 0) }
         : {}),
       ...(values.tenant !== undefined ? { tenant: values.tenant } : {}),
+      ...(gateways !== undefined ? { gateways } : {}),
       hooks: progress ? { onProgress: (p) => progress.update(p) } : {},
     });
     progress?.done();

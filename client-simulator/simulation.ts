@@ -75,6 +75,11 @@ export interface SimulationOptions {
    * default tenant do not meet in the gateway's unknown-kid cooldown.
    */
   readonly tenant?: string;
+  /**
+   * Gateway origins to spread the clients over, round-robin (replicas behind no load balancer); default the
+   * stack's `gateway.url`. The admin API, metrics and logs the scenarios use stay the stack's gateway's.
+   */
+  readonly gateways?: readonly string[];
   readonly hooks?: SimulationHooks;
 }
 
@@ -85,6 +90,12 @@ export interface Check {
   readonly detail: string;
   /** The stack offered no way to make this check (it does not count against the verdict). */
   readonly skipped?: boolean;
+}
+
+/** One gateway's share of a run. */
+export interface GatewaySummary extends Totals {
+  readonly url: string;
+  readonly clients: number;
 }
 
 /** Clients' outcomes of one round. */
@@ -106,6 +117,8 @@ export interface SimulationResult extends Totals {
   readonly durationMs: number;
   readonly steps: Partial<Record<StepName, StepSummary>>;
   readonly rounds: readonly RoundSummary[];
+  /** Per gateway the clients were spread over: its clients and what its requests got. */
+  readonly gateways: readonly GatewaySummary[];
   /** What was done to the stack, in order. */
   readonly events: readonly string[];
   /** Every request (tests inspect them). */
@@ -154,6 +167,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     contentBytes: options.contentBytes ?? 64 * 1024,
     record: (r) => records.push(r),
   };
+  const gateways = options.gateways !== undefined && options.gateways.length > 0 ? options.gateways : [ctx.gatewayUrl];
+  // Round-robin over the gateways, by position in the fleet: each client keeps its gateway for the whole run.
+  const gatewayContexts = gateways.map(
+    (url): ClientContext => ({ ...ctx, gatewayUrl: url, record: (r) => records.push({ ...r, gateway: url }) }),
+  );
+  const contextOf = new Map(fleet.map((c, i) => [c.id, gatewayContexts[i % gatewayContexts.length]!]));
   const concurrency = Math.max(1, options.concurrency ?? Math.min(Math.max(options.clients, 1), 50));
   const plannedRounds = ROUND_COUNT[scenario];
 
@@ -177,7 +196,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       for (;;) {
         const c = fleet[next++];
         if (!c) return;
-        const result = await runClientRound(ctx, c, states.get(c.id)!, full);
+        const result = await runClientRound(contextOf.get(c.id)!, c, states.get(c.id)!, full);
         results.set(c.id, result);
         if (result === "failed") failedSoFar++;
         options.hooks?.onProgress?.({
@@ -237,6 +256,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     durationMs: Math.round(performance.now() - started),
     steps: summariseSteps(records),
     rounds,
+    gateways: gateways.map((url) => ({
+      url,
+      clients: fleet.filter((c) => contextOf.get(c.id)?.gatewayUrl === url).length,
+      ...totalsOf(records.filter((r) => r.gateway === url)),
+    })),
     events,
     records,
   };
@@ -626,6 +650,16 @@ export function renderSummary(result: SimulationResult): string {
     "",
     renderStepTable(result.steps, result),
     "",
+    ...(result.gateways.length > 1
+      ? [
+          "per gateway:",
+          ...result.gateways.map(
+            (g) =>
+              `  ${g.url}: ${g.clients} clients, ${g.requests} requests (${g.ok} ok, ${g.refused} refused, ${g.failed} failed)`,
+          ),
+          "",
+        ]
+      : []),
     `verdict: ${result.verdict.holds ? "HOLDS" : "DOES NOT HOLD"}`,
   );
   for (const c of result.verdict.checks) {

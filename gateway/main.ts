@@ -7,6 +7,7 @@
  * entra-gateway serve --config F [--workers N] [--state-dir D] [--no-watch] [--log-level L]
  * entra-gateway check-config [F] [--json]
  * entra-gateway explain-token [--config F] [--path P] [--json]      (token on stdin)
+ * entra-gateway analyze --config F --tenant T [--user UPN | --device] [--json]   (the connection analyzer)
  * entra-gateway services …                                          (see `services --help`)
  * ```
  *
@@ -18,6 +19,7 @@
  */
 import { resolve } from "node:path";
 import { type CliIo, USAGE_EXIT_CODE } from "./command-line.js";
+import { analyzeCommand } from "./commands/analyze.js";
 import { checkConfigCommand } from "./commands/check-config.js";
 import { explainTokenCommand } from "./commands/explain-token.js";
 import { serveCommand } from "./commands/serve.js";
@@ -26,6 +28,7 @@ const USAGE = `usage:
   entra-gateway serve --config FILE [--workers N] [--state-dir DIR] [--no-watch] [--log-level LEVEL]
   entra-gateway check-config [FILE] [--json]
   entra-gateway explain-token [--config FILE] [--path PATH] [--json]   (reads the token on stdin)
+  entra-gateway analyze --config FILE --tenant T [--user UPN | --device] [--json]   (the connection analyzer)
   entra-gateway services <command> [...]                                (manage Azure services in the config file)
   entra-gateway <command> --help
 `;
@@ -46,6 +49,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return checkConfigCommand(rest, io);
     case "explain-token":
       return explainTokenCommand(rest, io);
+    case "analyze":
+      return analyzeCommand(rest, io);
     case "services": {
       const { runServicesCommand } = await import("./onboarding/services.js");
       const { adminApplyFromEnv } = await import("./onboarding/admin-apply.js");

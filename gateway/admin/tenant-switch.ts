@@ -5,11 +5,10 @@
  * edits, reloads and restarts until an operator enables it or clears its state.
  */
 import type { Logger } from "pino";
-import type { GatewayConfig } from "../config/types.js";
+import type { GatewayConfig, SharedState } from "../config/types.js";
+import { openTenantStateStore } from "../state/open-tenant-state-store.js";
 import {
   applyTenantStates,
-  createFileTenantStateStore,
-  createMemoryTenantStateStore,
   type TenantState,
   type TenantStateStore,
   type TenantStates,
@@ -33,6 +32,20 @@ export interface TenantSwitch {
   follow(apply: () => Promise<unknown>): () => void;
   /** Where the states live, for logs and answers. */
   readonly where: string;
+  /**
+   * A shared store's connection (readiness detail, metric), or undefined for the local state directory.
+   * While it is down the states in force stay (fail static) and `set`/`clear` reject.
+   */
+  sharedState(): SharedStateStatus | undefined;
+  /** Closes the store's connections (a shared store); the switch is not used after. */
+  close(): Promise<void>;
+}
+
+/** The connection of a shared store, as `/readyz` reports it. */
+export interface SharedStateStatus {
+  readonly store: string;
+  readonly connected: boolean;
+  readonly lastError?: string | undefined;
 }
 
 /**
@@ -43,11 +56,22 @@ export interface TenantSwitch {
  * @param logger told how many states were loaded and from where
  */
 export async function createTenantSwitch(store: TenantStateStore, logger: Logger): Promise<TenantSwitch> {
-  let states = await store.load().catch((err: unknown) => {
+  let states = await store.load().catch(async (err: unknown) => {
+    await store.close?.();
     throw new Error(`runtime tenant state (${store.where}) cannot be read: ${(err as Error).message}`);
   });
   const count = Object.keys(states).length;
   if (count > 0) logger.info({ store: store.where, tenants: count }, "runtime tenant state loaded");
+  const stopConnectionLog = store.onConnectionChange?.((connected) => {
+    if (connected) {
+      logger.info({ store: store.where }, "shared tenant state reachable again: reading it again");
+    } else {
+      logger.error(
+        { store: store.where, err: store.lastError },
+        "shared tenant state unreachable: the last known states stay in force; admin changes answer 503",
+      );
+    }
+  });
   return {
     states: () => states,
     effective: (fileConfig) => applyTenantStates(fileConfig, states),
@@ -75,21 +99,36 @@ export async function createTenantSwitch(store: TenantStateStore, logger: Logger
       );
     },
     where: store.where,
+    sharedState: () =>
+      store.connected === undefined
+        ? undefined
+        : { store: store.where, connected: store.connected, lastError: store.lastError },
+    async close() {
+      stopConnectionLog?.();
+      await store.close?.();
+    },
   };
 }
 
 /**
- * The switch of a serving gateway: its states in `stateDir`, or in memory when it has none (a library use).
+ * The switch of a serving gateway: its states in Redis when shared state is configured, else in `stateDir`,
+ * else in memory (a library use).
  *
  * @param stateDir the state directory (`serve --state-dir`)
  * @param logger for the load line and the not-persisted warning
+ * @param shared the configuration's `sharedState`, when configured
  */
-export async function openTenantSwitch(stateDir: string | undefined, logger: Logger): Promise<TenantSwitch> {
-  if (stateDir === undefined) {
+export async function openTenantSwitch(
+  stateDir: string | undefined,
+  logger: Logger,
+  shared?: SharedState,
+): Promise<TenantSwitch> {
+  if (shared === undefined && stateDir === undefined) {
     logger.warn("no state directory: runtime tenant state (admin disable/enable) is kept in memory only");
-    return createTenantSwitch(createMemoryTenantStateStore(), logger);
   }
-  return createTenantSwitch(createFileTenantStateStore(stateDir), logger);
+  const store = openTenantStateStore(shared, stateDir);
+  if (shared !== undefined) logger.info({ store: store.where }, "runtime tenant state shared through Redis");
+  return createTenantSwitch(store, logger);
 }
 
 /**

@@ -328,6 +328,22 @@ export const MetricsSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(9464),
 });
 
+/**
+ * Runtime tenant state shared by every replica through Redis (docs/configuration.md § `sharedState`). Absent:
+ * each gateway keeps it in its state directory.
+ */
+export const SharedStateSchema = z.strictObject({
+  /** `redis://host:port[/db]` or `rediss://…`; no password in it (see `password`). */
+  redisUrl: nonEmpty,
+  /** Redis' password (AUTH): exactly one of value / fromEnv / fromFile. */
+  password: SecretSourceSchema.optional(),
+  /** Prefix of the hash, epoch key and channel names. */
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/, { message: "must be 1-64 of A-Z a-z 0-9 : . _ -" })
+    .default("entra-gateway:"),
+});
+
 /** The whole file. */
 export const ConfigSchema = z.strictObject({
   azureServices: z.array(AzureServiceSchema).default([]),
@@ -348,6 +364,7 @@ export const ConfigSchema = z.strictObject({
   listen: ListenSchema.prefault({}),
   admin: AdminSchema.prefault({}),
   metrics: MetricsSchema.prefault({}),
+  sharedState: SharedStateSchema.optional(),
 });
 
 /** What the file may contain (defaults optional). */
@@ -364,6 +381,8 @@ export type JwksSettings = z.output<typeof JwksSettingsSchema>;
 export type ParsedUpstream = z.output<typeof UpstreamSchema>;
 /** Parsed admin listener settings (key not yet resolved). */
 export type ParsedAdmin = z.output<typeof AdminSchema>;
+/** Parsed shared state settings (password not yet resolved). */
+export type ParsedSharedState = z.output<typeof SharedStateSchema>;
 /** Parsed metrics listener settings. */
 export type MetricsSettings = z.output<typeof MetricsSchema>;
 /** Parsed listener settings (file paths not yet read). */

@@ -138,6 +138,16 @@ export interface GatewayConfig {
   readonly listen: Listen;
   readonly admin: Admin;
   readonly metrics: DeepReadonly<MetricsSettings>;
+  /** Runtime tenant state shared through Redis; undefined: the state directory. */
+  readonly sharedState: SharedState | undefined;
+}
+
+/** The `sharedState` section, resolved. */
+export interface SharedState {
+  /** No password in it (validation refuses one): safe to log. */
+  readonly redisUrl: string;
+  readonly password: Secret | undefined;
+  readonly keyPrefix: string;
 }
 
 /**

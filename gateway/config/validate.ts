@@ -16,6 +16,7 @@ import { resolveListen } from "./validate/listen.js";
 import { resolveManagementPoints } from "./validate/management-points.js";
 import { resolveRoutes } from "./validate/routes.js";
 import { checkServiceDetails, type IndexedService, resolveService } from "./validate/services.js";
+import { resolveSharedState } from "./validate/shared-state.js";
 import { resolveUpstream } from "./validate/upstream.js";
 
 export type { ValidateOptions } from "./validate/context.js";
@@ -67,6 +68,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
   const upstream = root.upstream === undefined ? undefined : resolveUpstream(root.upstream, ctx);
   const listen = root.listen === undefined ? undefined : resolveListen(root.listen, ctx);
   const admin = root.admin === undefined ? undefined : resolveAdmin(root.admin, ctx);
+  const sharedState = root.sharedState === undefined ? undefined : resolveSharedState(root.sharedState, ctx);
   const managementPoints = resolveManagementPoints(root.managementPoints ?? [], upstream?.url ?? "", ctx);
 
   if (
@@ -89,6 +91,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Val
     listen,
     admin,
     metrics: parsed.data.metrics,
+    sharedState,
   };
   return { ok: true, config: deepFreeze(config), warnings: Object.freeze(ctx.warnings) };
 }
@@ -123,6 +126,8 @@ function parseParts(raw: unknown): Partial<ParsedConfig> {
   if (listen.success) out.listen = listen.data;
   const admin = shape.admin.safeParse(raw.admin);
   if (admin.success) out.admin = admin.data;
+  const shared = shape.sharedState.safeParse(raw.sharedState);
+  if (shared.success && shared.data !== undefined) out.sharedState = shared.data;
   const mps = shape.managementPoints.safeParse(raw.managementPoints);
   if (mps.success) out.managementPoints = mps.data;
   return out;

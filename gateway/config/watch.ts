@@ -39,7 +39,8 @@ export type ReloadOutcome<R> =
     };
 
 /**
- * Settings read once at start — the sockets and pools (`listen`, `upstream`, `admin`, `metrics`), the JWKS
+ * Settings read once at start — the sockets and pools (`listen`, `upstream`, `admin`, `metrics`), the shared
+ * tenant state's connection (`sharedState`), the JWKS
  * cache's timings and limits (`auth.jwks`) and the verdict caches' sizes (`auth.verifiedCache`,
  * `auth.negativeCache`): a reload applies everything else and names each of these keys that changed, so an
  * operator is never told "applied" about a value that is not in force.
@@ -49,6 +50,7 @@ export const RESTART_KEYS = [
   "upstream",
   "admin",
   "metrics",
+  "sharedState",
   "auth.jwks",
   "auth.verifiedCache",
   "auth.negativeCache",

@@ -12,7 +12,7 @@
  * | POST | `/tenants/{tenantId}/disable` | refuse the tenant's tokens: runtime state, stored in the state directory, in force on every worker before the answer |
  * | POST | `/tenants/{tenantId}/enable` | accept them again, likewise |
  * | DELETE | `/tenants/{tenantId}/state` | drop the runtime state: the tenant follows the file's `disableAuthentication` again |
- * | GET | `/readyz` | readiness with its details per worker: key state per tenant, MP reachability, expiring secrets |
+ * | GET | `/readyz` | readiness with its details per worker: key state per tenant, MP reachability, expiring secrets; the shared tenant state's connection |
  * | POST | `/jwks/refresh` | refresh every key set now, on every worker |
  * | POST | `/config/reload` | re-read the configuration file (refused when invalid; the last good one stays) |
  */
@@ -28,6 +28,7 @@ import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
 import { type ConsoleDeps, consolePlugin, isConsoleRequest } from "../console/plugin.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
+import { TenantStateUnavailableError } from "../state/tenant-state.js";
 import { type ListenerTls, listeningUrl } from "./listener.js";
 
 /** Options of {@link startAdminServer}. */
@@ -235,12 +236,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       try {
         await change(tenantId, by);
       } catch (err) {
-        // Not stored means not in force: an operator must never believe a change took that did not.
+        // Not stored means not in force: an operator must never believe a change took that did not. A shared
+        // store that cannot be reached (TenantStateUnavailableError) is the usual case: no local change either.
         audit(req, action, tenantId, "state_unavailable", { err: (err as Error).message });
+        const where = options.tenants.where;
         return reply
           .code(503)
           .header("retry-after", "5")
-          .send({ error: "state_unavailable", message: `runtime tenant state (${options.tenants.where}) not written` });
+          .send({
+            error: "state_unavailable",
+            message:
+              err instanceof TenantStateUnavailableError
+                ? `shared tenant state (${where}) unreachable: nothing changed on any replica; retry once it is back`
+                : `runtime tenant state (${where}) not written`,
+          });
       }
       const tenants = options.tenants;
       const acks = await control.applyConfig(tenants.effective(reloader.config), reloader.text, tenants.states());
@@ -271,10 +280,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   app.get("/readyz", async (_req, reply) => {
     const workers = await control.readiness();
     const ready = workers.length > 0 && workers.every((w) => w.ready);
+    // Shared state down does not make the replica unready: it serves with the last known states (fail
+    // static); taking every replica out of its load balancer at once would be the outage instead.
+    const sharedState = options.tenants.sharedState();
     return reply
       .code(ready ? 200 : 503)
       .header("cache-control", "no-store")
-      .send({ status: ready ? "ready" : "not_ready", workers });
+      .send({ status: ready ? "ready" : "not_ready", workers, ...(sharedState === undefined ? {} : { sharedState }) });
   });
 
   app.post("/jwks/refresh", async (req, reply) => {

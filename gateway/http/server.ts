@@ -11,11 +11,10 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { type Authenticator, createAuthenticator } from "../auth/authenticate.js";
 import type { Clock } from "../auth/clock.js";
-import { createFileJwksDiskCache } from "../auth/keys/disk-cache.js";
-import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
-import { createJwksStore, type JwksFetchEvent, type JwksFetcher, type JwksStore } from "../auth/keys/jwks-store.js";
+import { createFetchingJwksStore } from "../auth/keys/fetching-store.js";
+import type { JwksFetchEvent, JwksFetcher, JwksStore } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/types.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger, logJwksFetch } from "../observability/logger.js";
 import { buildGateway } from "./app.js";
 import { createReadinessCheck, type ReadinessCheck } from "./health.js";
 import { listenerTls, listeningUrl } from "./listener.js";
@@ -29,6 +28,11 @@ export interface StartGatewayOptions {
   readonly clock?: Clock;
   /** Replaces the HTTPS JWKS fetcher (tests). */
   readonly fetcher?: JwksFetcher;
+  /**
+   * Key sets from elsewhere instead of fetching them here (a cluster worker's replica of the primary's store);
+   * `fetcher` and `onJwksFetch` are then unused. Closed with the gateway.
+   */
+  readonly keys?: JwksStore;
   /** Overrides `listen.host` / `listen.port` (tests bind 127.0.0.1:0). */
   readonly host?: string;
   readonly port?: number;
@@ -62,31 +66,22 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger();
-  const httpFetcher = options.fetcher
-    ? undefined
-    : createHttpJwksFetcher(config.environments, config.auth.jwks.fetchTimeoutMs);
-  const fetcher = options.fetcher ?? httpFetcher!.fetch;
-  const keys = createJwksStore({
-    fetcher,
-    settings: config.auth.jwks,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(config.auth.jwks.diskCacheDir ? { diskCache: createFileJwksDiskCache(config.auth.jwks.diskCacheDir) } : {}),
-    onFetch: (event) => {
-      options.onJwksFetch?.(event);
-      const line = {
-        setId: event.setId,
-        reason: event.reason,
-        result: event.result,
-        keyCount: event.keyCount,
-        ms: Math.round(event.durationMs),
-        removedKids: event.removedKids,
-        error: event.error,
-      };
-      if (event.result === "ok") logger.debug(line, "jwks fetch");
-      else logger.warn(line, "jwks fetch failed");
-    },
-    onDiskError: (setId, error) => logger.warn({ setId, err: error.message }, "jwks disk copy not written"),
-  });
+  const logFetch = logJwksFetch(logger);
+  const fetching =
+    options.keys === undefined
+      ? createFetchingJwksStore({
+          environments: config.environments,
+          settings: config.auth.jwks,
+          clock: options.clock,
+          fetcher: options.fetcher,
+          onFetch: (event) => {
+            options.onJwksFetch?.(event);
+            logFetch(event);
+          },
+          onDiskError: (setId, error) => logger.warn({ setId, err: error.message }, "jwks disk copy not written"),
+        })
+      : undefined;
+  const keys = options.keys ?? fetching!.store;
   const authenticator = createAuthenticator({
     config,
     keys,
@@ -147,7 +142,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         await (expired ? upstream.destroy() : upstream.close()).catch(() => undefined);
         clearTimeout(deadline);
         keys.close();
-        await httpFetcher?.close();
+        await fetching?.close();
       })();
       return stopped;
     },

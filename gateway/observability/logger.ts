@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { type Logger, type LoggerOptions, pino } from "pino";
+import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
 
 /** Paths pino blanks out if an object carrying them is ever logged. */
 const REDACT = [
@@ -51,4 +52,26 @@ export function bearerOf(authorization: string | undefined): string | undefined 
   if (authorization === undefined || authorization.length < 8) return undefined;
   if (authorization.slice(0, 7).toLowerCase() !== "bearer ") return undefined;
   return authorization.slice(7).trim() || undefined;
+}
+
+/**
+ * The log line of one JWKS fetch attempt: `debug` when it worked, `warn` when it failed.
+ *
+ * @param logger where the line goes
+ * @returns the key store's `onFetch` observer
+ */
+export function logJwksFetch(logger: Logger): (event: JwksFetchEvent) => void {
+  return (event) => {
+    const line = {
+      setId: event.setId,
+      reason: event.reason,
+      result: event.result,
+      keyCount: event.keyCount,
+      ms: Math.round(event.durationMs),
+      removedKids: event.removedKids,
+      error: event.error,
+    };
+    if (event.result === "ok") logger.debug(line, "jwks fetch");
+    else logger.warn(line, "jwks fetch failed");
+  };
 }

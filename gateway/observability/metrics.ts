@@ -160,15 +160,36 @@ function childCache3<T>(make: (a: string, b: string, c: string) => T) {
 }
 
 /**
+ * `entra_gateway_jwks_fetches_total` on `registry`, in the process that fetches: the single process, or the
+ * cluster primary (its workers fetch nothing, so the cluster's figure is the host's fetches, counted once).
+ *
+ * @param registry where the counter lives
+ * @returns the recorder of one fetch attempt (the key store's `onFetch`)
+ */
+export function createJwksFetchCounter(registry: Registry): (event: JwksFetchEvent) => void {
+  const counter = new Counter({
+    name: "entra_gateway_jwks_fetches_total",
+    help: "JWKS fetch attempts by tenant, token version, result (ok, error) and reason (boot, background, retry, unknown_kid, manual, disk); with workers, the primary's (the host's only fetcher)",
+    labelNames: ["tenant", "version", "result", "reason"] as const,
+    registers: [registry],
+  });
+  return (e) => counter.inc({ tenant: e.tenantId, version: `v${e.version}`, result: e.result, reason: e.reason });
+}
+
+/**
  * Creates the per-process metrics on `registry`.
  *
  * @param registry where the metrics live (one per gateway: tests run several in one process)
+ * @param options `countsJwksFetches: false` in a cluster worker, whose keys the primary fetches (and counts)
  * @example
  * const metrics = createRequestMetrics(new Registry());
  * const gw = await startGateway({ config, onOutcome: metrics.recordOutcome, onJwksFetch: metrics.recordJwksFetch });
  * metrics.attach(gw);
  */
-export function createRequestMetrics(registry: Registry): RequestMetrics {
+export function createRequestMetrics(
+  registry: Registry,
+  options: { readonly countsJwksFetches?: boolean } = {},
+): RequestMetrics {
   collectProcessMetrics(registry);
   const registers = [registry];
   let sources: { authenticator: Authenticator; upstream: UpstreamClient } | undefined;
@@ -205,12 +226,7 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
       flushCells(this, statusCells.values());
     },
   });
-  const jwksFetches = new Counter({
-    name: "entra_gateway_jwks_fetches_total",
-    help: "JWKS fetch attempts by tenant, token version, result (ok, error) and reason (boot, background, retry, unknown_kid, manual, disk)",
-    labelNames: ["tenant", "version", "result", "reason"] as const,
-    registers,
-  });
+  const recordJwksFetch = options.countsJwksFetches === false ? () => undefined : createJwksFetchCounter(registry);
   const issuedAge = new Histogram({
     name: "entra_gateway_token_issued_age_seconds",
     help: "now - iat of each newly verified token (clock-skew telemetry; negative: the token is from the future)",
@@ -394,9 +410,7 @@ export function createRequestMetrics(registry: Registry): RequestMetrics {
         }
       }
     },
-    recordJwksFetch(e: JwksFetchEvent): void {
-      jwksFetches.inc({ tenant: e.tenantId, version: `v${e.version}`, result: e.result, reason: e.reason });
-    },
+    recordJwksFetch,
     recordIssuedAge(_tenantId: string, ageSec: number): void {
       issuedAge.observe(ageSec);
     },
@@ -415,8 +429,19 @@ export interface ControlMetrics {
   recordReload(trigger: ReloadTrigger, result: "applied" | "unchanged" | "refused"): void;
   recordAdmin(action: string, result: string): void;
   recordWorkerRestart(): void;
-  /** Gives the collectors the configuration in force and the live worker count. */
-  attach(sources: { readonly config: () => GatewayConfig; readonly workers?: () => number }): void;
+  /**
+   * Gives the collectors the configuration in force, the live worker count and, when the tenant state is
+   * shared (Redis), its connection.
+   */
+  attach(sources: ControlMetricSources): void;
+}
+
+/** What the control-plane collectors read at scrape time. */
+export interface ControlMetricSources {
+  readonly config: () => GatewayConfig;
+  readonly workers?: (() => number) | undefined;
+  /** The shared tenant state's connection; undefined when the state is local (no series then). */
+  readonly sharedState?: (() => { readonly connected: boolean } | undefined) | undefined;
 }
 
 /**
@@ -426,7 +451,7 @@ export interface ControlMetrics {
  */
 export function createControlMetrics(registry: Registry): ControlMetrics {
   const registers = [registry];
-  let sources: { config: () => GatewayConfig; workers?: () => number } | undefined;
+  let sources: ControlMetricSources | undefined;
   const reloads = new Counter({
     name: "entra_gateway_config_reloads_total",
     help: "Configuration reloads by trigger (watch, signal, admin) and result (applied, unchanged, refused)",
@@ -459,6 +484,16 @@ export function createControlMetrics(registry: Registry): ControlMetrics {
     registers,
     collect() {
       this.set(sources?.workers?.() ?? 1);
+    },
+  });
+  new Gauge({
+    name: "entra_gateway_shared_state_connected",
+    help: "1 while the shared tenant state (Redis) is reachable, 0 while it is not (the last known states stay in force; admin changes answer 503); no series without sharedState",
+    registers,
+    collect() {
+      this.reset();
+      const shared = sources?.sharedState?.();
+      if (shared !== undefined) this.set(shared.connected ? 1 : 0);
     },
   });
   new Gauge({
@@ -514,7 +549,7 @@ export function createControlMetrics(registry: Registry): ControlMetrics {
       restarts.inc();
     },
     attach(s) {
-      sources = s.workers === undefined ? { config: s.config } : { config: s.config, workers: s.workers };
+      sources = s;
     },
   };
 }

@@ -8,12 +8,14 @@
  *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
  * });
  */
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { type CommandSpec, type OptionSpecs, parseCommandLine, stringOption, writeJson } from "../command-line.js";
 import { loadConfigFileSync } from "../config/load.js";
-import { editConfigFile, removeService } from "../config/write.js";
-import { createFileTenantStateStore, TENANT_STATE_FILE } from "../state/tenant-state.js";
+import { editConfigFile, parseConfigDocument, removeService } from "../config/write.js";
+import { openTenantStateStore } from "../state/open-tenant-state-store.js";
+import { createFileTenantStateStore, TENANT_STATE_FILE, type TenantStateStore } from "../state/tenant-state.js";
 import { type AddFlags, type AddPlan, PlanError, planFromFlags, planInteractively, summarizePlan } from "./add-plan.js";
 import { addService, notifyGateway } from "./add-service.js";
 import {
@@ -430,12 +432,23 @@ async function setAuthentication(
       return 0;
     }
   }
-  const store = createFileTenantStateStore(stateDir);
+  const store = openStateStore(ctx, stateDir);
+  if (store === undefined) return 1;
   try {
     await store.set(service.tenant.id, { disabled, by: cliActor(ctx), at: new Date(ctx.now()).toISOString() });
   } catch (err) {
-    ctx.err(`Could not write the runtime tenant state in ${stateDir}: ${(err as Error).message}`);
+    ctx.err(`Could not write the runtime tenant state in ${store.where}: ${(err as Error).message}`);
     return 1;
+  } finally {
+    await store.close?.();
+  }
+  if (store.connected !== undefined) {
+    // Shared: every gateway subscribed to it applies the change at once (docs/operations.md § Shared tenant state).
+    ctx.out(
+      `Entra authentication ${verb} for ${JSON.stringify(service.name)} (tenant ${service.tenant.id}) in the shared state (${store.where}); ${ctx.configPath} is unchanged.`,
+    );
+    ctx.out("Every gateway sharing it applies the change from its next request.");
+    return 0;
   }
   ctx.out(
     `Entra authentication ${verb} for ${JSON.stringify(service.name)} (tenant ${service.tenant.id}) in ${join(stateDir, TENANT_STATE_FILE)}; ${ctx.configPath} is unchanged.`,
@@ -445,6 +458,34 @@ async function setAuthentication(
     "A gateway running with this state directory applies it at once; otherwise it applies at the gateway's next start.",
   );
   return 0;
+}
+
+/**
+ * Where the gateway of this configuration keeps runtime tenant state: Redis when `sharedState` is configured,
+ * else the state directory. A file that does not validate still works with the state directory (the switch is
+ * for incidents), but not when it names a shared store: its connection cannot be taken from a broken file, and
+ * writing the state directory instead would change nothing any gateway reads.
+ */
+function openStateStore(ctx: CommandContext, stateDir: string): TenantStateStore | undefined {
+  const loaded = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
+  if (loaded.ok) return openTenantStateStore(loaded.config.sharedState, stateDir);
+  if (namesSharedState(ctx.configPath)) {
+    ctx.err(
+      `${ctx.configPath} does not validate now, and it configures sharedState: fix it first, or make the change through a running gateway's admin API (ENTRA_GATEWAY_ADMIN_URL).`,
+    );
+    return undefined;
+  }
+  return createFileTenantStateStore(stateDir);
+}
+
+/** Whether the file (valid or not) has a top-level `sharedState` key. */
+function namesSharedState(configPath: string): boolean {
+  try {
+    const raw = parseConfigDocument(readFileSync(configPath, "utf8")).toJS({ maxAliasCount: 100 }) as unknown;
+    return typeof raw === "object" && raw !== null && "sharedState" in raw;
+  } catch {
+    return false;
+  }
 }
 
 /** Who made a change from the CLI (for `GET /tenants`'s origin). */

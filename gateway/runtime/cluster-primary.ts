@@ -4,8 +4,9 @@
  * is the {@link GatewayControl} the control plane talks to: a change goes to every worker as a message with a
  * sequence number (`cluster-protocol.ts`) and resolves once every live worker has acknowledged it. A worker
  * that starts (or restarts) says hello and is sent the configuration in force rather than reading the file, so
- * it never serves an older or unvalidated one. Worker metrics are aggregated with prom-client's
- * `AggregatorRegistry`, next to the primary's own.
+ * it never serves an older or unvalidated one. The primary is also the host's only JWKS fetcher
+ * (`cluster-keys.ts`): workers serve replicas of its key sets. Worker metrics are aggregated with
+ * prom-client's `AggregatorRegistry`, next to the primary's own (JWKS fetches among them).
  */
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
@@ -17,6 +18,7 @@ import { mergeRefusals, type Refusal } from "../console/refusals.js";
 import type { Readiness } from "../http/health.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import type { TenantStates } from "../state/tenant-state.js";
+import { createHostKeys } from "./cluster-keys.js";
 import { isFromWorker, sendToWorker, type ToWorker } from "./cluster-protocol.js";
 
 /** How long the primary waits for a worker's acknowledgement. */
@@ -127,6 +129,15 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
     });
   };
   const configuredMembers = () => [...members.values()].filter((m) => m.configured && m.worker.isConnected());
+  // Every key set goes to every worker after each attempt: all workers switch keys together.
+  const hostKeys = createHostKeys({
+    config: current.config,
+    logger,
+    registry: options.registry,
+    onSnapshot: (snapshot) => {
+      for (const m of members.values()) sendToWorker(m.worker, { t: "eg:keys", snapshots: [snapshot] }, logger);
+    },
+  });
   const configMessage = (s: number): ToWorker => ({
     t: "eg:config",
     seq: s,
@@ -165,9 +176,14 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
     async applyConfig(next: GatewayConfig, text: string, states: TenantStates) {
       // Workers that say hello from now on get this one; configured workers get it after the last, in order.
       current = { text, config: next, states };
+      hostKeys.sync(next);
       return ask(configuredMembers(), configMessage);
     },
-    refreshJwks: () => ask(configuredMembers(), (s) => ({ t: "eg:jwks-refresh", seq: s })),
+    async refreshJwks() {
+      await hostKeys.refreshAll();
+      // Answered once every worker holds the refreshed keys.
+      return ask(configuredMembers(), (s) => ({ t: "eg:keys", seq: s, snapshots: hostKeys.snapshots() }));
+    },
     keyStatuses: () => collect("eg:status", statusReplies),
     readiness: () => collect("eg:ready", readyReplies),
     workerCount: () => [...members.values()].filter((m) => m.listening).length,
@@ -185,6 +201,8 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
       switch (message.t) {
         case "eg:hello": {
           member.configured = true;
+          // The keys first: the worker waits for them before it listens.
+          sendToWorker(worker, { t: "eg:keys", snapshots: hostKeys.snapshots() }, logger);
           void ask([member], configMessage).then((acks) => {
             const ack = acks[0];
             if (ack !== undefined && !ack.ok) {
@@ -193,6 +211,15 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
           });
           break;
         }
+        case "eg:keys-request":
+          if (typeof message.setId !== "string") break;
+          void hostKeys.answer(message.setId, message.reason === "manual" ? "manual" : "unknown_kid").then(
+            (snapshot) => {
+              if (snapshot !== undefined) sendToWorker(worker, { t: "eg:keys", snapshots: [snapshot] }, logger);
+            },
+            (err: unknown) => logger.error({ setId: message.setId, err: (err as Error).message }, "key request failed"),
+          );
+          break;
         case "eg:listening":
           member.listening = true;
           url ??= message.url;
@@ -271,6 +298,7 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
             }),
         ),
       );
+      await hostKeys.close();
       logger.info("all workers stopped");
     },
   };

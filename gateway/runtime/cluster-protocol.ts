@@ -4,12 +4,15 @@
  *
  * A change travels as a message with a sequence number and comes back as an acknowledgement carrying the same
  * number; the primary's broadcast resolves once every live worker has answered (or died, or timed out).
+ * Key sets travel the other way round from changes: the primary is the host's only JWKS fetcher
+ * (`cluster-keys.ts`) and sends every worker each key set after each attempt (`eg:keys`); a worker that meets
+ * an unknown `kid` asks (`eg:keys-request`) and is answered with the set as the primary's store left it.
  * Every message type starts with `eg:`, so anything else on the channel (prom-client's aggregation requests)
  * is left alone.
  */
 import type { Worker } from "node:cluster";
 import type { Logger } from "pino";
-import type { KeySetStatus } from "../auth/keys/jwks-store.js";
+import type { KeySetSnapshot, KeySetStatus } from "../auth/keys/jwks-store.js";
 import type { Refusal } from "../console/refusals.js";
 import type { Readiness } from "../http/health.js";
 import type { TenantStates } from "../state/tenant-state.js";
@@ -25,7 +28,12 @@ export type ToWorker =
       /** Runtime tenant states, laid over the validated file. */
       readonly states: TenantStates;
     }
-  | { readonly t: "eg:jwks-refresh"; readonly seq: number }
+  | {
+      readonly t: "eg:keys";
+      /** Present when the primary waits for an acknowledgement (an operator's refresh). */
+      readonly seq?: number;
+      readonly snapshots: readonly KeySetSnapshot[];
+    }
   | { readonly t: "eg:status"; readonly seq: number }
   | { readonly t: "eg:ready"; readonly seq: number }
   /** The worker's recent refusals (the console's list). */
@@ -36,6 +44,7 @@ export type ToWorker =
 export type FromWorker =
   | { readonly t: "eg:hello" }
   | { readonly t: "eg:listening"; readonly url: string }
+  | { readonly t: "eg:keys-request"; readonly setId: string; readonly reason: "unknown_kid" | "manual" }
   | {
       readonly t: "eg:ack";
       readonly seq: number;

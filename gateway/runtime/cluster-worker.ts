@@ -1,11 +1,14 @@
 /**
  * A cluster worker of `serve --workers N`: says hello, is sent the configuration in force (validated again
  * here, runtime tenant states laid over it), serves on the shared port, applies what the primary sends and
- * answers each message with an acknowledgement (`cluster-protocol.ts`). On shutdown, SIGTERM or a lost
+ * answers each message with an acknowledgement (`cluster-protocol.ts`). It fetches no JWKS: its keys are a
+ * replica of the primary's (`auth/keys/jwks-replica.ts`), asked for on an unknown `kid`. On shutdown, SIGTERM or a lost
  * primary it drains its in-flight requests and leaves.
  */
 import type { Logger } from "pino";
 import { AggregatorRegistry, Registry } from "prom-client";
+import { createJwksReplica, type JwksReplica } from "../auth/keys/jwks-replica.js";
+import type { KeySetSnapshot } from "../auth/keys/jwks-store.js";
 import { validateConfigTextAt } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
 import { createRefusalRing } from "../console/refusals.js";
@@ -22,13 +25,17 @@ import { isToWorker, sendToPrimary, type ToWorker } from "./cluster-protocol.js"
  */
 export function runClusterWorker(logger: Logger): Promise<number> {
   const registry = new Registry();
-  const metrics = createRequestMetrics(registry);
+  // The primary fetches and counts JWKS fetches for the host.
+  const metrics = createRequestMetrics(registry, { countsJwksFetches: false });
   const refusals = createRefusalRing();
   // The primary scrapes this registry over IPC; constructing an AggregatorRegistry installs the listener.
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
 
   let gateway: RunningGateway | undefined;
+  let keys: JwksReplica | undefined;
+  /** Key sets that arrived before the gateway (and its replica) started. */
+  const early = new Map<string, KeySetSnapshot>();
   let stopping: Promise<void> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let exit: (code: number) => void = () => undefined;
@@ -52,14 +59,20 @@ export function runClusterWorker(logger: Logger): Promise<number> {
   };
 
   const startConfigured = async (config: GatewayConfig): Promise<RunningGateway> => {
+    keys = createJwksReplica({
+      settings: config.auth.jwks,
+      source: { request: (setId, reason) => send({ t: "eg:keys-request", setId, reason }) },
+    });
+    for (const snapshot of early.values()) keys.accept(snapshot);
+    early.clear();
     const gw = await startGateway({
       config,
       logger,
+      keys,
       onOutcome: (o) => {
         metrics.recordOutcome(o);
         refusals.record(o);
       },
-      onJwksFetch: metrics.recordJwksFetch,
       onVerified: metrics.recordIssuedAge,
     });
     metrics.attach(gw);
@@ -89,10 +102,6 @@ export function runClusterWorker(logger: Logger): Promise<number> {
         }
         return;
       }
-      case "eg:jwks-refresh":
-        await gateway?.keys.refreshAll();
-        send({ t: "eg:ack", seq: message.seq, ok: gateway !== undefined });
-        return;
       case "eg:status":
         send({ t: "eg:ack", seq: message.seq, ok: true, statuses: gateway?.keys.statuses() ?? [] });
         return;
@@ -103,16 +112,29 @@ export function runClusterWorker(logger: Logger): Promise<number> {
       case "eg:refusals":
         send({ t: "eg:ack", seq: message.seq, ok: true, refusals: [...refusals.list()] });
         return;
+      case "eg:keys": // taken at once, on arrival
       case "eg:shutdown":
-        await stop();
         return;
     }
+  };
+
+  /** Takes key sets at once, never behind a queued message: a starting gateway waits for them. */
+  const acceptKeys = (snapshots: readonly KeySetSnapshot[], seq: number | undefined) => {
+    for (const snapshot of snapshots) {
+      if (keys === undefined) early.set(snapshot.id, snapshot);
+      else keys.accept(snapshot);
+    }
+    if (seq !== undefined) send({ t: "eg:ack", seq, ok: true });
   };
 
   process.on("message", (message: unknown) => {
     if (!isToWorker(message)) return;
     if (message.t === "eg:shutdown") {
       void stop();
+      return;
+    }
+    if (message.t === "eg:keys") {
+      acceptKeys(message.snapshots, message.seq);
       return;
     }
     chain = chain

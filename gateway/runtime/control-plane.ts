@@ -116,12 +116,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       },
     });
     parts.push({ stop: () => reloader.close() });
+    // Closed last of the parts (they stop in reverse): the shared store's connections.
+    parts.push({ stop: () => tenants.close() });
     const unfollow = tenants.follow(() => apply(reloader.config, reloader.text));
     parts.push({ stop: unfollow });
     const expiry = startSecretExpiryMonitor({ config: () => reloader.config, logger });
     monitor = expiry;
     parts.push(expiry);
-    controlMetrics.attach({ config: () => reloader.config, workers: () => control.workerCount() });
+    controlMetrics.attach({
+      config: () => reloader.config,
+      workers: () => control.workerCount(),
+      sharedState: () => tenants.sharedState(),
+    });
     if (options.watch) reloader.watch();
     if (options.reloadOnSighup) {
       const onHup = () => void reloader.reload("signal");

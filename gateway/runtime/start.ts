@@ -51,7 +51,9 @@ async function open(
   const initial = await readConfig(configPath, validateOptions);
   if (!initial.ok) throw new Error(formatProblems(initial.problems));
   for (const warning of initial.warnings) logger.warn({ path: initial.path }, `configuration: ${warning}`);
-  return { initial, tenants: await openTenantSwitch(stateDir, logger) };
+  // The runtime tenant states are loaded here, before anything listens: a replica never reports ready
+  // without them (with sharedState: read from Redis, the start fails when it cannot be reached).
+  return { initial, tenants: await openTenantSwitch(stateDir, logger, initial.config.sharedState) };
 }
 
 /**
@@ -63,7 +65,11 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
   const { configPath, ...settings } = options;
   const logger = settings.logger ?? createLogger();
   const { initial, tenants } = await open(configPath, logger, settings.stateDir, settings.validateOptions);
-  const service = await startSingleProcess(initial, tenants, { ...settings, logger });
+  const service = await startSingleProcess(initial, tenants, { ...settings, logger }).catch(async (err: unknown) => {
+    // A shared store's connections would keep a failed start's process alive.
+    await tenants.close();
+    throw err;
+  });
   announceReady(logger, service.gateway.url, service.admin?.url, service.metrics?.url, 1);
   return service;
 }
@@ -134,6 +140,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     exposition: primary.exposition,
   }).catch(async (err: unknown) => {
     await primary.drain();
+    await tenants.close();
     throw err;
   });
   void primary.listening.then((url) =>

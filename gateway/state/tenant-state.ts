@@ -47,6 +47,17 @@ export interface TenantStateStore {
    * the services CLI, another replica); returns a function that stops watching.
    */
   watch?(onChange: () => void): () => void;
+  /**
+   * A shared store only (Redis): whether it can be reached now. A local store is always reachable and leaves
+   * this undefined.
+   */
+  readonly connected?: boolean;
+  /** A shared store only: the last connection error, for readiness detail. */
+  readonly lastError?: string | undefined;
+  /** A shared store only: calls `listener` when {@link connected} changes; returns a function that stops it. */
+  onConnectionChange?(listener: (connected: boolean) => void): () => void;
+  /** Releases what the store holds open (connections); a store without any leaves this undefined. */
+  close?(): Promise<void>;
 }
 
 /** The file name in the state directory. */
@@ -55,7 +66,41 @@ export const TENANT_STATE_FILE = "tenant-state.json";
 /** Largest state file read (a bound on what a damaged or hostile file can cost). */
 const MAX_STATE_FILE_BYTES = 4 * 1_048_576;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A tenant ID as stored: a lower-case GUID. */
+export const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * One stored entry, checked: a lower-case GUID and `{ disabled, by, at }`; anything else throws, naming the
+ * entry (cut short) and where it was read. Every store reads its entries through this.
+ *
+ * @param id the entry's tenant ID as stored
+ * @param raw the entry's parsed value
+ * @param where the store, for the message
+ */
+export function parseTenantState(id: string, raw: unknown, where: string): TenantState {
+  const s = raw as Partial<TenantState> | null | undefined;
+  if (
+    !TENANT_ID_PATTERN.test(id) ||
+    typeof s?.disabled !== "boolean" ||
+    typeof s.by !== "string" ||
+    typeof s.at !== "string"
+  ) {
+    throw new Error(`${where}: tenant entry ${JSON.stringify(id.slice(0, 64))} is malformed`);
+  }
+  return { disabled: s.disabled, by: s.by, at: s.at };
+}
+
+/**
+ * A shared store that cannot be reached now (its connection is down or a command timed out): nothing was
+ * stored; the states in force stay as they are. The admin API answers 503 with `state_unavailable`.
+ */
+export class TenantStateUnavailableError extends Error {
+  readonly code = "ERR_TENANT_STATE_UNAVAILABLE";
+  constructor(message: string) {
+    super(message);
+    this.name = "TenantStateUnavailableError";
+  }
+}
 
 function parseStates(text: string, file: string): TenantStates {
   const doc = JSON.parse(text) as { version?: unknown; tenants?: unknown };
@@ -64,11 +109,7 @@ function parseStates(text: string, file: string): TenantStates {
   }
   const out: Record<string, TenantState> = {};
   for (const [id, raw] of Object.entries(doc.tenants as Record<string, unknown>)) {
-    const s = raw as Partial<TenantState> | null;
-    if (!GUID.test(id) || typeof s?.disabled !== "boolean" || typeof s.by !== "string" || typeof s.at !== "string") {
-      throw new Error(`${file}: tenant entry ${JSON.stringify(id.slice(0, 64))} is malformed`);
-    }
-    out[id] = { disabled: s.disabled, by: s.by, at: s.at };
+    out[id] = parseTenantState(id, raw, file);
   }
   return out;
 }

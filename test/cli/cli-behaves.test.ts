@@ -66,6 +66,7 @@ const COMMANDS: string[] = [
   "serve",
   "check-config",
   "explain-token",
+  "analyze",
   "services",
   ...Object.keys(SERVICES_COMMANDS).map((c) => `services ${c}`),
 ];

@@ -12,7 +12,10 @@
  *   `staleWindowMs` (keys still served, unknown kids fail closed), then unavailable (503);
  * - a key missing from a successful fetch is gone at once: cached verdicts hold the key object they were
  *   verified with and are honoured only while {@link JwksStore.currentKey} still returns that object;
- * - an optional on-disk copy so a restart during an outage still serves.
+ * - an optional on-disk copy so a restart during an outage still serves;
+ * - a {@link KeySetSnapshot} after every attempt (`onSnapshot`), so one store can fetch for many processes:
+ *   the cluster primary's store fetches, its workers serve from replicas (`jwks-replica.ts`) that ask it on an
+ *   unknown `kid` ({@link JwksStore.refetchUnknownKid}) and are handed every new key set.
  *
  * URLs come only from configuration (tenant templates), never from a token.
  */
@@ -97,6 +100,80 @@ export interface KeySetStatus {
   readonly nextAttemptAtMs: number | undefined;
 }
 
+/**
+ * One key set as another process needs it to serve the same keys (`jwks-replica.ts`): the last good JWKS
+ * document as fetched, and the times its state is computed from. Plain data (it crosses IPC).
+ */
+export interface KeySetSnapshot {
+  readonly id: string;
+  readonly url: string;
+  /** The last good JWKS document (undefined: none yet). */
+  readonly document: unknown;
+  readonly fetchedAtMs: number | undefined;
+  /** First failed attempt since the last success. */
+  readonly firstFailureAtMs: number | undefined;
+  readonly lastAttemptAtMs: number | undefined;
+  readonly lastError: string | undefined;
+  readonly consecutiveFailures: number;
+  readonly nextAttemptAtMs: number | undefined;
+  /** No unknown-`kid` refresh is worth asking for before then (the set's cooldown, or the global budget spent). */
+  readonly unknownKidRefetchAfterMs: number;
+  /** The first (boot) attempt has finished. */
+  readonly settled: boolean;
+}
+
+/**
+ * A key set's state from its times (docs/architecture.md § Caches): fresh until the first failure after the
+ * last success (or until `ttlMs` after it), then stale for `staleWindowMs`, then unavailable.
+ *
+ * @param times when it was last fetched (undefined: never, so no keys) and first failed since
+ * @param now the current time
+ * @param settings `auth.jwks`
+ */
+export function keySetState(
+  times: { readonly fetchedAtMs: number | undefined; readonly firstFailureAtMs: number | undefined },
+  now: number,
+  settings: Pick<JwksSettings, "ttlMs" | "staleWindowMs">,
+): KeySetState {
+  if (times.fetchedAtMs === undefined) return "unavailable";
+  const expiresFresh = times.fetchedAtMs + settings.ttlMs;
+  const staleSince =
+    times.firstFailureAtMs === undefined ? expiresFresh : Math.min(times.firstFailureAtMs, expiresFresh);
+  if (now < staleSince) return "fresh";
+  return now - staleSince <= settings.staleWindowMs ? "stale" : "unavailable";
+}
+
+/**
+ * A key set's status from its spec, its keys and the times of its snapshot (the store's and a replica's alike).
+ *
+ * @param spec which set
+ * @param keys the keys served now
+ * @param snapshot its times
+ * @param state its state now ({@link keySetState})
+ */
+export function keySetStatus(
+  spec: KeySetSpec,
+  keys: ReadonlyMap<string, VerificationKey> | undefined,
+  snapshot: Omit<KeySetSnapshot, "id" | "url" | "document" | "unknownKidRefetchAfterMs" | "settled"> | undefined,
+  state: KeySetState,
+): KeySetStatus {
+  return {
+    id: spec.id,
+    tenantId: spec.tenantId,
+    environment: spec.environment,
+    version: spec.version,
+    url: spec.url,
+    state,
+    keyCount: keys?.size ?? 0,
+    kids: keys === undefined ? [] : [...keys.keys()],
+    fetchedAtMs: keys === undefined ? undefined : snapshot?.fetchedAtMs,
+    lastAttemptAtMs: snapshot?.lastAttemptAtMs,
+    lastError: snapshot?.lastError,
+    consecutiveFailures: snapshot?.consecutiveFailures ?? 0,
+    nextAttemptAtMs: snapshot?.nextAttemptAtMs,
+  };
+}
+
 /** A failed key lookup. */
 export interface KeyLookupFailure {
   readonly reason: "key_not_found" | "keys_unavailable";
@@ -124,6 +201,14 @@ export interface JwksStore {
   currentKey(setId: string, kid: string): KeyLookup;
   /** Forces a refresh of every key set (admin `POST /jwks/refresh`); bypasses cooldown and budget. */
   refreshAll(): Promise<void>;
+  /**
+   * An unknown `kid` was seen for `setId` elsewhere (a cluster worker): refreshes it as {@link lookupKey}
+   * would — joining a fetch in flight, within the set's cooldown and the global budget — and resolves once
+   * that is done (at once when the cooldown or budget says no).
+   */
+  refetchUnknownKid(setId: string): Promise<void>;
+  /** Every key set as a {@link KeySetSnapshot}. */
+  snapshots(): KeySetSnapshot[];
   /** Status of every key set. */
   statuses(): KeySetStatus[];
   /** Stops timers and in-flight fetches. */
@@ -141,13 +226,19 @@ export interface JwksStoreOptions {
   readonly onFetch?: (event: JwksFetchEvent) => void;
   /** Called when writing the disk copy fails (the fetch itself still counts as a success). */
   readonly onDiskError?: (setId: string, error: Error) => void;
+  /** Called with the set's snapshot after every fetch attempt and disk load (handing keys to other processes). */
+  readonly onSnapshot?: (snapshot: KeySetSnapshot) => void;
 }
 
 const KEY_NOT_FOUND: KeyLookupFailure = Object.freeze({ reason: "key_not_found", retryAfterSec: undefined });
 const JITTER = 0.1;
+/** After the global budget refused an unknown-`kid` refresh, how long other processes are told to wait. */
+const BUDGET_RETRY_MS = 1_000;
 
 class KeySet {
   keys: ReadonlyMap<string, VerificationKey> | undefined;
+  /** The JWKS document `keys` came from. */
+  document: unknown;
   fetchedAt = Number.NEGATIVE_INFINITY;
   /** First failed attempt since the last success. */
   firstFailureAt: number | undefined;
@@ -155,6 +246,8 @@ class KeySet {
   lastError: string | undefined;
   consecutiveFailures = 0;
   lastUnknownKidRefreshAt = Number.NEGATIVE_INFINITY;
+  budgetRefusedAt = Number.NEGATIVE_INFINITY;
+  settled = false;
   inflight: Promise<void> | undefined;
   /** Settles once the first attempt (boot) has finished. */
   booted: Promise<void> | undefined;
@@ -166,11 +259,11 @@ class KeySet {
   constructor(readonly spec: KeySetSpec) {}
 
   state(now: number, settings: JwksSettings): KeySetState {
-    if (this.keys === undefined) return "unavailable";
-    const expiresFresh = this.fetchedAt + settings.ttlMs;
-    const staleSince = this.firstFailureAt === undefined ? expiresFresh : Math.min(this.firstFailureAt, expiresFresh);
-    if (now < staleSince) return "fresh";
-    return now - staleSince <= settings.staleWindowMs ? "stale" : "unavailable";
+    return keySetState(
+      { fetchedAtMs: this.keys === undefined ? undefined : this.fetchedAt, firstFailureAtMs: this.firstFailureAt },
+      now,
+      settings,
+    );
   }
 }
 
@@ -184,7 +277,7 @@ class KeySet {
  * await keys.whenSettled(); // readiness
  */
 export function createJwksStore(options: JwksStoreOptions): JwksStore {
-  const { fetcher, settings, diskCache, onFetch, onDiskError } = options;
+  const { fetcher, settings, diskCache, onFetch, onDiskError, onSnapshot } = options;
   if (typeof fetcher !== "function") throw new TypeError("createJwksStore: fetcher must be a function");
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
@@ -222,10 +315,37 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
     }
   };
 
+  const snapshotOf = (set: KeySet): KeySetSnapshot => ({
+    id: set.spec.id,
+    url: set.spec.url,
+    document: set.document,
+    fetchedAtMs: set.keys === undefined ? undefined : set.fetchedAt,
+    firstFailureAtMs: set.firstFailureAt,
+    lastAttemptAtMs: set.lastAttemptAt,
+    lastError: set.lastError,
+    consecutiveFailures: set.consecutiveFailures,
+    nextAttemptAtMs: set.nextAttemptAt,
+    unknownKidRefetchAfterMs: Math.max(
+      set.lastUnknownKidRefreshAt + settings.unknownKidCooldownMs,
+      set.budgetRefusedAt + BUDGET_RETRY_MS,
+    ),
+    settled: set.settled,
+  });
+
+  const handOut = (set: KeySet): void => {
+    if (onSnapshot === undefined || set.closed) return;
+    try {
+      onSnapshot(snapshotOf(set));
+    } catch {
+      // A receiver's bug must not break key handling.
+    }
+  };
+
   /** Installs a successfully imported key set. */
   const install = (
     set: KeySet,
     keys: ReadonlyMap<string, VerificationKey>,
+    document: unknown,
     fetchedAt: number,
     fromNetwork: boolean,
   ): string[] => {
@@ -234,6 +354,7 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
       for (const kid of set.keys.keys()) if (!keys.has(kid)) removed.push(kid);
     }
     set.keys = keys;
+    set.document = document;
     set.fetchedAt = fetchedAt;
     if (fromNetwork) {
       set.firstFailureAt = undefined;
@@ -251,7 +372,8 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
       if (record === undefined || record.url !== set.spec.url || set.keys !== undefined || set.closed) return;
       const imported = importJwks(record.jwks);
       if (!imported.ok || imported.keys.size === 0) return;
-      install(set, imported.keys, record.fetchedAtMs, false);
+      install(set, imported.keys, record.jwks, record.fetchedAtMs, false);
+      handOut(set);
       emit({
         setId: set.spec.id,
         tenantId: set.spec.tenantId,
@@ -307,7 +429,7 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
         skipped = imported.skipped;
       } else {
         const fetchedAt = clock.now();
-        removed = install(set, imported.keys, fetchedAt, true);
+        removed = install(set, imported.keys, document, fetchedAt, true);
         skipped = imported.skipped;
         keyCount = imported.keys.size;
         if (diskCache !== undefined) {
@@ -337,6 +459,8 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
       );
       schedule(set, jittered(backoff), "retry");
     }
+    if (reason === "boot") set.settled = true;
+    handOut(set);
     emit({
       setId: set.spec.id,
       tenantId: set.spec.tenantId,
@@ -360,6 +484,21 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
     });
     set.inflight = run;
     return run;
+  };
+
+  /**
+   * An unknown `kid` for `set`: joins a fetch in flight, else refreshes within the set's cooldown and the global
+   * budget. Undefined when neither allows a fetch.
+   */
+  const refreshForUnknownKid = (set: KeySet, now: number): Promise<void> | undefined => {
+    if (set.inflight !== undefined) return set.inflight;
+    if (now - set.lastUnknownKidRefreshAt < settings.unknownKidCooldownMs) return undefined;
+    if (!budget.tryTake(now)) {
+      set.budgetRefusedAt = now;
+      return undefined;
+    }
+    set.lastUnknownKidRefreshAt = now;
+    return refresh(set, "unknown_kid");
   };
 
   /** After a fetch: the key if present now, no further fetch. */
@@ -407,11 +546,8 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
       const key = set.keys.get(kid);
       if (key !== undefined) return key;
       // Unknown kid: maybe a rotation. Join a fetch already running, else refresh within cooldown and budget.
-      if (set.inflight !== undefined) return set.inflight.then(() => lookupCached(set, kid));
-      if (now - set.lastUnknownKidRefreshAt < settings.unknownKidCooldownMs) return KEY_NOT_FOUND;
-      if (!budget.tryTake(now)) return KEY_NOT_FOUND;
-      set.lastUnknownKidRefreshAt = now;
-      return refresh(set, "unknown_kid").then(() => lookupCached(set, kid));
+      const refreshing = refreshForUnknownKid(set, now);
+      return refreshing === undefined ? KEY_NOT_FOUND : refreshing.then(() => lookupCached(set, kid));
     },
 
     currentKey(setId: string, kid: string): KeyLookup {
@@ -426,23 +562,21 @@ export function createJwksStore(options: JwksStoreOptions): JwksStore {
       await Promise.all([...sets.values()].map((s) => refresh(s, "manual")));
     },
 
+    async refetchUnknownKid(setId: string): Promise<void> {
+      const set = sets.get(setId);
+      if (set === undefined) return;
+      // Before the first keys, the boot fetch (or its retries) is the one to wait for.
+      if (set.keys === undefined) return set.inflight;
+      await refreshForUnknownKid(set, clock.now());
+    },
+
+    snapshots(): KeySetSnapshot[] {
+      return [...sets.values()].map(snapshotOf);
+    },
+
     statuses(): KeySetStatus[] {
       const now = clock.now();
-      return [...sets.values()].map((s) => ({
-        id: s.spec.id,
-        tenantId: s.spec.tenantId,
-        environment: s.spec.environment,
-        version: s.spec.version,
-        url: s.spec.url,
-        state: s.state(now, settings),
-        keyCount: s.keys?.size ?? 0,
-        kids: s.keys === undefined ? [] : [...s.keys.keys()],
-        fetchedAtMs: Number.isFinite(s.fetchedAt) ? s.fetchedAt : undefined,
-        lastAttemptAtMs: s.lastAttemptAt,
-        lastError: s.lastError,
-        consecutiveFailures: s.consecutiveFailures,
-        nextAttemptAtMs: s.nextAttemptAt,
-      }));
+      return [...sets.values()].map((s) => keySetStatus(s.spec, s.keys, snapshotOf(s), s.state(now, settings)));
     },
 
     close(): void {
