@@ -58,6 +58,11 @@ export interface AnalyzeOptions {
   readonly gatewayUrl: string;
   /** PEM CAs trusted for the gateway's TLS certificate besides the public roots. */
   readonly gatewayCaPems?: readonly string[];
+  /**
+   * The one certificate to trust for the gateway's TLS instead of any CA (PEM; a chain's first): a run from
+   * inside the gateway (the console) pins the certificate its own listener serves.
+   */
+  readonly gatewayCertificate?: string;
   /** The CMG MP/site ID of stage 5's path; default the first of `managementPoints` (none: plain `/CCM_STS`). */
   readonly managementPointId?: string;
   /** Each stage's result is logged at info (no token). */
@@ -166,7 +171,12 @@ export async function analyzeConnection(options: AnalyzeOptions): Promise<Analyz
   const service = config.azureServices.find((s) => s.type === "cloudManagement" && s.tenant.id === tenant.tenantId)!;
   const limitMs = options.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MS;
   const endpoints: EntraEndpoints = createEntraEndpoints(config.environments[tenant.environment], undefined, limitMs);
-  const gateway: GatewayClient = createGatewayClient(options.gatewayUrl, options.gatewayCaPems ?? [], limitMs);
+  const gateway: GatewayClient = createGatewayClient(
+    options.gatewayUrl,
+    options.gatewayCaPems ?? [],
+    limitMs,
+    options.gatewayCertificate,
+  );
   const mpId = options.managementPointId ?? config.managementPoints[0]?.id;
   const stsPath = mpId === undefined ? "/CCM_STS" : `/CCM_Proxy_ServerAuth/${mpId}/CCM_STS`;
   const stages: AnalyzerStage[] = [];

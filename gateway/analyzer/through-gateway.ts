@@ -8,8 +8,9 @@
  *
  * The gateway's TLS certificate is checked against the public roots plus the CAs the caller adds.
  */
-import { rootCertificates } from "node:tls";
-import { Agent } from "undici";
+import { X509Certificate } from "node:crypto";
+import { rootCertificates, type TLSSocket } from "node:tls";
+import { Agent, buildConnector } from "undici";
 import type { TenantEntry } from "../auth/tenants.js";
 import { readBoundedText } from "./bounded-body.js";
 import { classifyNetworkError } from "./hints.js";
@@ -37,16 +38,47 @@ export interface GatewayClient {
 }
 
 /**
+ * A connector that trusts exactly one certificate, compared byte for byte — no CA, no host name. For a run
+ * from inside the gateway (the console), which knows the certificate its own listener serves.
+ */
+function pinnedConnector(pem: string, timeoutMs: number): buildConnector.connector {
+  const pinned = new X509Certificate(pem).raw;
+  const connect = buildConnector({ rejectUnauthorized: false, timeout: timeoutMs });
+  return (options, callback) =>
+    connect(options, (err, socket) => {
+      if (err !== null) return callback(err, null);
+      const presented = (socket as TLSSocket).getPeerCertificate?.().raw;
+      if (presented === undefined || !presented.equals(pinned)) {
+        socket.destroy();
+        return callback(
+          new Error("the listener presented another certificate than the one it is configured with"),
+          null,
+        );
+      }
+      return callback(null, socket);
+    });
+}
+
+/**
  * Creates the client.
  *
  * @param url the gateway's origin, e.g. `https://gateway.contoso.com` or `https://127.0.0.1:8443`
  * @param extraCaPems CAs to trust besides the public roots (the CA of the gateway's certificate)
  * @param timeoutMs connect, headers and body limit of each request
+ * @param pinnedCertificatePem when given, the one certificate trusted (instead of any CA)
  */
-export function createGatewayClient(url: string, extraCaPems: readonly string[], timeoutMs: number): GatewayClient {
+export function createGatewayClient(
+  url: string,
+  extraCaPems: readonly string[],
+  timeoutMs: number,
+  pinnedCertificatePem?: string,
+): GatewayClient {
   const origin = new URL(url).origin;
   const agent = new Agent({
-    connect: { ca: [...rootCertificates, ...extraCaPems], timeout: timeoutMs },
+    connect:
+      pinnedCertificatePem === undefined
+        ? { ca: [...rootCertificates, ...extraCaPems], timeout: timeoutMs }
+        : pinnedConnector(pinnedCertificatePem, timeoutMs),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });

@@ -14,6 +14,7 @@ import type { ValidConfigRead } from "../config/read.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { ValidateOptions } from "../config/validate.js";
 import { type ConfigReloader, createConfigReloader } from "../config/watch.js";
+import { createConsoleAnalyzer } from "../console/analysis.js";
 import { type AdminServer, startAdminServer } from "../http/admin-server.js";
 import { listenerTls } from "../http/listener.js";
 import { type MetricsServer, startMetricsServer } from "../http/metrics-server.js";
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
   readonly controlMetrics: ControlMetrics;
   /** What the metrics listener serves: this process's registry, or the cluster's aggregate. */
   readonly exposition: { readonly contentType: string; render(): Promise<string> };
+  /** The main listener's URL once it listens (the console's connection analyzer goes through it). */
+  readonly gatewayUrl: Promise<string>;
 }
 
 /** A running control plane. */
@@ -150,7 +153,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         logger,
         metrics: controlMetrics,
         // The console's live traffic is sampled from what the metrics listener serves.
-        console: { metricsText: () => options.exposition.render(), refusals: () => control.recentRefusals() },
+        console: {
+          metricsText: () => options.exposition.render(),
+          refusals: () => control.recentRefusals(),
+          analyze: createConsoleAnalyzer({
+            config: () => reloader.config,
+            gatewayUrl: options.gatewayUrl,
+            certificate: config.listen.cert,
+            logger,
+          }),
+        },
       });
       const a = admin;
       parts.push({ stop: () => a.close() });

@@ -105,6 +105,7 @@ export async function startSingleProcess(
     validateOptions,
     controlMetrics,
     exposition: { contentType: registry.contentType, render: () => registry.metrics() },
+    gatewayUrl: Promise.resolve(gateway.url),
   }).catch(async (err: unknown) => {
     await gateway.stop().catch(() => undefined);
     throw err;

@@ -138,6 +138,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     reloadOnSighup: true,
     controlMetrics,
     exposition: primary.exposition,
+    gatewayUrl: primary.listening,
   }).catch(async (err: unknown) => {
     await primary.drain();
     await tenants.close();

@@ -154,6 +154,20 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
     expect(await send(token)).toBe(200);
   });
 
+  it("when the analyzer is run from a tenant row, then each stage is shown: those without a client token pass, the rest are skipped", async () => {
+    const contoso = h.tenant("contoso");
+    await post(row(contoso.id).locator("button", { hasText: "Analyze" }));
+    expect(dialogs.at(-1)).toContain("Run the connection analyzer for contoso.onmicrosoft.com?");
+    const stages = page.locator("table.analysis tbody tr");
+    expect(await stages.count()).toBe(6);
+    expect(await page.locator("table.analysis caption").textContent()).toContain("every stage passed");
+    expect(await page.locator("table.analysis tr.fail").count()).toBe(0);
+    // Discovery and keys, the server app's token (its secret), AADAuthInfo through the gateway's own listener.
+    expect(await page.locator("table.analysis tr.pass").count()).toBe(3);
+    const audit = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.audit?.action === "console.analyze");
+    expect(audit.at(-1)?.audit).toMatchObject({ target: contoso.id, result: "pass" });
+  });
+
   it("when traffic flows, then the live charts draw it", async () => {
     const fabrikam = h.tenant("fabrikam");
     const token = await h.userToken(fabrikam, 1);
