@@ -1,7 +1,8 @@
 /**
- * The operator's console on the admin listener (docs/operations.md § Console): server-rendered pages under
- * `/console`, signed in once with the admin key, then a session cookie; every state-changing request carries
- * the session's CSRF token and comes from the console's own origin.
+ * The operator's console on the admin listener (docs/operations.md § Console), its HTTP side: server-rendered
+ * pages under `/console` (what they render and keep is plain code in `gateway/console/`), signed in once with
+ * the admin key, then a session cookie; every state-changing request carries the session's CSRF token and
+ * comes from the console's own origin.
  *
  * The console is a client of the admin API, in process: it reads `GET /tenants` and `GET /readyz` and posts
  * the same admin calls an operator would with curl (`app.inject`, with the admin key and the operator's
@@ -23,11 +24,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { createAdminKeyCheck, keyFingerprint } from "../admin/key.js";
-import type { ControlMetrics } from "../observability/metrics.js";
-import type { ConsoleAnalyzer } from "./analysis.js";
-import { CONSOLE_SCRIPT, CONSOLE_STYLES } from "./assets.js";
-import type { Refusal } from "./refusals.js";
-import { dashboardPage, livePanels, type ReadinessSummary, signInPage, type TenantRow } from "./render.js";
+import type { ConsoleAnalyzer } from "../console/analysis.js";
+import { CONSOLE_SCRIPT, CONSOLE_STYLES } from "../console/assets.js";
+import type { Refusal } from "../console/refusals.js";
+import { dashboardPage, livePanels, type ReadinessSummary, signInPage, type TenantRow } from "../console/render.js";
 import {
   type ConsoleSession,
   createSessionStore,
@@ -35,8 +35,9 @@ import {
   csrfMatches,
   type Flash,
   sessionCookieHeader,
-} from "./session.js";
-import { startTrafficSampler } from "./traffic.js";
+} from "../console/session.js";
+import { startTrafficSampler } from "../console/traffic.js";
+import type { ControlMetrics } from "../observability/metrics.js";
 
 /** What the console needs besides the admin listener it is registered on. */
 export interface ConsoleDeps {
