@@ -44,6 +44,10 @@ export interface RequestOutcome {
   readonly authSeconds?: number;
   /** Seconds from sending upstream to the MP's response headers (proxied requests only). */
   readonly upstreamSeconds?: number;
+  /** Refusals only: the request path without its query (the console's recent refusals). */
+  readonly path?: string;
+  /** Refusals only: the bearer token's fingerprint (`tokenFingerprint`), never the token. */
+  readonly tokenFp?: string;
 }
 
 /** Upstream responses with a declared length up to this are buffered and written at once. */
@@ -107,7 +111,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     deps.onOutcome?.(outcome);
     const level = outcome.status >= 500 ? "error" : "info";
     if (!log.isLevelEnabled(level)) return;
-    const token = withToken ? bearerOf(req.headers.authorization) : undefined;
+    const token = withToken && outcome.tokenFp === undefined ? bearerOf(req.headers.authorization) : undefined;
     log[level](
       {
         reqId: req.id,
@@ -117,7 +121,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         outcome: outcome.outcome,
         reason: outcome.reason,
         tenantId: outcome.tenantId,
-        tokenFp: token === undefined ? undefined : tokenFingerprint(token),
+        tokenFp: token === undefined ? outcome.tokenFp : tokenFingerprint(token),
         ...(error instanceof UpstreamFailure
           ? { upstreamError: (error.cause as { code?: string } | undefined)?.code ?? String(error.cause) }
           : {}),
@@ -128,9 +132,19 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
 
   const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection, authSeconds: number) => {
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
+    // A refusal is hashed once whether or not it is logged: the console lists recent refusals by fingerprint.
+    const token = bearerOf(req.headers.authorization);
     record(
       req,
-      { outcome: "rejected", reason: rejection.reason, tenantId: rejection.tenant?.tenantId, status, authSeconds },
+      {
+        outcome: "rejected",
+        reason: rejection.reason,
+        tenantId: rejection.tenant?.tenantId,
+        status,
+        authSeconds,
+        path: req.url.split("?", 1)[0]!,
+        ...(token === undefined ? {} : { tokenFp: tokenFingerprint(token) }),
+      },
       true,
     );
     return sendError(reply, status, headers, error, errorDescription);
