@@ -8,11 +8,12 @@
  * the configured JWKS URLs, exactly as the gateway would. The token itself is never printed: only its
  * SHA-256 fingerprint.
  */
-import { type AuthResult, type AuthTraceEvent, createAuthenticator } from "../auth/authenticate.js";
+import { type AuthTraceEvent, createAuthenticator } from "../auth/authenticate.js";
 import type { Clock } from "../auth/clock.js";
 import { createHttpJwksFetcher } from "../auth/keys/http-fetcher.js";
 import { createJwksStore, isKey, type JwksFetcher } from "../auth/keys/jwks-store.js";
 import { type RejectionReason, reject, rejectionResponse } from "../auth/rejection.js";
+import type { AuthResult } from "../auth/result.js";
 import type { GatewayConfig } from "../config/types.js";
 import { aadAuthInfo, tenantIdParam } from "../http/aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "../http/cmg-path.js";
