@@ -5,8 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Authenticator, AuthResult } from "../auth/authenticate.js";
+import type { Authenticator } from "../auth/authenticate.js";
 import { type Rejection, reject, rejectionResponse } from "../auth/rejection.js";
+import type { AuthResult } from "../auth/result.js";
 import { bearerOf, tokenFingerprint } from "../observability/logger.js";
 import { aadAuthInfo, isGuid, tenantIdParam } from "./aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "./cmg-path.js";
