@@ -26,15 +26,24 @@ import {
   type TokenSource,
 } from "./load.js";
 import { freePort, haproxyVersion, writeHaproxyConfig } from "./peers/haproxy.js";
+import { writeStaticUpstreamConfig } from "./peers/static-upstream.js";
 import {
   type BenchProcess,
   installExitHooks,
+  pinProcess,
   pinSelf,
   spawnMpSimulator,
   spawnServer,
   stopAll,
   tasksetAvailable,
 } from "./processes.js";
+import {
+  measureUpstreamLegs,
+  measureWorkerScaling,
+  type ProxyPhaseDeps,
+  type UpstreamLeg,
+  type WorkerScaling,
+} from "./proxy-phases.js";
 import { buildJson, formatTable, jsonScenario, round, type ScenarioSummary, summarise, svgChart } from "./report.js";
 import { renderResultsMarkdown } from "./results-markdown.js";
 import {
@@ -58,6 +67,7 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N           interleaved rounds (default 3; quick 2)
   --connections N      concurrent connections (default 32)
   --workers N          also run proxy-noauth / warm / cold with an N-worker gateway (default 2 in a full run; 0 = skip)
+  --no-proxy-phases    skip the upstream-leg and worker-scaling phases (--proxy-phases: run them in a partial run)
   --no-rss             skip the 100 000-cached-tokens RSS measurement (--rss: run it in a partial run too)
   --tls                serve the client leg over HTTPS on the gateway (peers stay plain HTTP)
   --gateway-entry E    cli (dist/gateway/main.js serve, the default when built) or bench (bench/serve-gateway.ts)
@@ -77,6 +87,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "32" },
     workers: { type: "string" },
     "no-rss": { type: "boolean", default: false },
+    "proxy-phases": { type: "boolean", default: false },
+    "no-proxy-phases": { type: "boolean", default: false },
     rss: { type: "boolean", default: false },
     tls: { type: "boolean", default: false },
     "gateway-entry": { type: "string" },
@@ -99,6 +111,8 @@ const selected = values.scenario?.split(",").map((s) => s.trim());
 const fullRun = !quick && selected === undefined;
 const workers = Number(values.workers ?? (fullRun ? 2 : 0));
 const measureRss = values.rss || (fullRun && !values["no-rss"]);
+const proxyPhases = values["proxy-phases"] || (fullRun && !values["no-proxy-phases"]);
+const HAPROXY_MISSING = "install it with `sudo apt-get install haproxy`";
 for (const [name, v] of [
   ["duration", durationSec],
   ["rounds", rounds],
@@ -239,12 +253,17 @@ async function main(): Promise<void> {
 
   const profileDir = join(resultsDir, "profiles");
   if (values.profile) await mkdir(profileDir, { recursive: true });
-  const startGateway = async (name: string, auth: boolean, workerCount: number, cacheEntries?: number) => {
+  const startGateway = async (
+    name: string,
+    auth: boolean,
+    workerCount: number,
+    { cacheEntries, upstreamUrl = mpUrl }: { cacheEntries?: number; upstreamUrl?: string } = {},
+  ) => {
     const file = join(stateDir, `${name}.yaml`);
     const ports = useCli ? { listen: await freePort(), admin: await freePort(), metrics: await freePort() } : undefined;
     await writeGatewayConfig(s, {
       file,
-      mpUrl,
+      mpUrl: upstreamUrl,
       auth,
       listenTls: values.tls,
       ...(cacheEntries ? { verifiedCacheEntries: cacheEntries } : {}),
@@ -313,17 +332,18 @@ async function main(): Promise<void> {
   if (needed.has("gateway")) targets.set("gateway", await startGateway("gateway", true, 1));
   if (needed.has("gateway-noauth")) targets.set("gateway-noauth", await startGateway("gateway-noauth", false, 1));
   const peerEnv = { NODE_ENV: "production", NODE_EXTRA_CA_CERTS: s.caFile };
-  if (needed.has("bare")) {
+  const startBare = async (upstreamUrl: string) => {
     const p = await spawnServer({
-      name: "bare-proxy",
-      args: [join(dist, "bench", "peers", "bare-proxy.js"), "--mp", mpUrl, "--ca", s.caFile],
+      name: `bare-proxy ${upstreamUrl}`,
+      args: [join(dist, "bench", "peers", "bare-proxy.js"), "--mp", upstreamUrl, "--ca", s.caFile],
       env: peerEnv,
       cpus: SERVER_CPU,
       readyWhen: "json",
     });
     processes.push(p);
-    targets.set("bare", p);
-  }
+    return p;
+  };
+  if (needed.has("bare")) targets.set("bare", await startBare(mpUrl));
   if (needed.has("express")) {
     const p = await spawnServer({
       name: "express",
@@ -511,7 +531,7 @@ async function main(): Promise<void> {
   let rss: Record<string, unknown> | undefined;
   if (measureRss && cold.tokens.length >= 100_000) {
     log("RSS: a gateway with a 150 000-entry cache, 100 000 distinct tokens once, then a warm pass over them");
-    const g = await startGateway("gateway-rss", true, 1, 150_000);
+    const g = await startGateway("gateway-rss", true, 1, { cacheEntries: 150_000 });
     const sc: Scenario = { ...SCENARIOS.find((x) => x.name === "warm")!, target: "gateway" };
     const hundredK = cold.tokens.slice(0, 100_000);
     const url = g.ready.url!;
@@ -548,27 +568,75 @@ async function main(): Promise<void> {
     await g.stop();
   }
 
-  // --- multi-worker table -------------------------------------------------------------------------
-  let multi: ScenarioSummary[] | undefined;
-  if (workers > 1) {
-    log(`multi-worker: proxy-noauth, warm, cold with ${workers} workers, nothing pinned`);
-    pinSelf(Array.from({ length: cpus().length }, (_, i) => i).join(","));
-    const gw = await startGateway("gateway-workers", true, workers);
-    const gwNoauth = await startGateway("gateway-noauth-workers", false, workers);
-    targets.set("gateway", gw);
-    targets.set("gateway-noauth", gwNoauth);
-    const list = ["proxy-noauth", "warm", "cold"].map((n) => SCENARIOS.find((x) => x.name === n)!);
-    for (const sc of list) await runScenario({ ...sc, workload: "warm" }, { durationSec: warmupSec });
-    const mruns = new Map<string, LoadResult[]>(list.map((x) => [x.name, []]));
-    for (let r = 0; r < Math.min(rounds, 2); r++) {
-      for (const sc of list) mruns.get(sc.name)!.push(await runScenario(sc));
+  // --- the proxy alone: upstream legs and worker scaling over a near-free upstream ------------------
+  let legs: UpstreamLeg[] | undefined;
+  let scaling: WorkerScaling | undefined;
+  if (proxyPhases) {
+    if (haproxy === undefined) {
+      log(`upstream-leg and ${workers}-worker phases skipped: they need Debian's haproxy (${HAPROXY_MISSING})`);
+    } else {
+      const upstream = await writeStaticUpstreamConfig(stateDir, s.tls.server);
+      const upstreamProcess = await spawnServer({
+        name: "static-upstream",
+        program: "haproxy",
+        args: ["-db", "-f", upstream.file],
+        cpus: CLIENT_CPU,
+        readyWhen: { port: upstream.httpPort, url: upstream.httpUrl },
+      });
+      processes.push(upstreamProcess);
+      const cursors = new Map<string, { value: number }>();
+      const deps: ProxyPhaseDeps = {
+        upstream,
+        upstreamProcess,
+        rounds: Math.min(rounds, 3),
+        warmupSec,
+        workers: Math.max(2, workers),
+        log,
+        startGateway: (name, count, url) => startGateway(name, true, count, { upstreamUrl: url }),
+        startBare: (url) => startBare(url),
+        load: (server, workload, upstreamOf, seconds) => {
+          let cursor = cursors.get(server.name);
+          if (!cursor) {
+            cursor = { value: 0 };
+            cursors.set(server.name, cursor);
+          }
+          return runLoad({
+            url: server.ready.url!,
+            path: SMALL_PATH,
+            connections,
+            durationSec: seconds ?? durationSec,
+            tokens: workload === "warm" ? cyclingSource(warm) : onceSource(cold.tokens, cursor),
+            expected: [200],
+            observe: { server: [server], upstream: upstreamOf },
+          });
+        },
+        spread: (where) => {
+          if (!multiCore) return;
+          const cpuList =
+            where === "client"
+              ? CLIENT_CPU!
+              : cpus()
+                  .map((_, i) => i)
+                  .join(",");
+          pinSelf(cpuList);
+          pinProcess(upstreamProcess.pid, cpuList);
+        },
+      };
+      log("upstream legs: bare proxy and warm gateway over a plain and a TLS static upstream (HAProxy)");
+      legs = await measureUpstreamLegs(deps);
+      for (const l of legs)
+        log(`${l.leg} upstream: gateway ${l.ratio} × bare proxy, +${l.extraCpuUsPerReq} µs CPU/req`);
+      if (workers > 1 && cold.tokens.length > 0) {
+        log(`worker scaling: 1 pinned worker, then ${deps.workers} unpinned, over the TLS static upstream`);
+        scaling = await measureWorkerScaling(deps);
+        log(
+          `worker scaling: ${JSON.stringify(scaling.rpsScaling)} (gateway cores ${JSON.stringify(scaling.gatewayCores)})`,
+        );
+      }
+      await upstreamProcess.stop();
     }
-    multi = list.map((sc) =>
-      summarise(`${sc.name} ×${workers}`, sc.group, `${sc.target} (${workers} workers)`, mruns.get(sc.name)!),
-    );
-    await stopAll([gw, gwNoauth]);
-    if (multiCore) pinSelf(CLIENT_CPU!);
   }
+  const multi = scaling ? [...scaling.one, ...scaling.many] : undefined;
 
   await stopAll(processes);
   const profiles = values.profile ? profileDir : undefined;
@@ -651,18 +719,31 @@ async function main(): Promise<void> {
     halfLoad,
     ...(jwksFlood ? { jwksFlood } : {}),
     ...(rss ? { rss } : {}),
-    ...(multi
+    ...(legs
       ? {
+          upstreamLegs: Object.fromEntries(
+            legs.map((l) => [
+              l.leg,
+              {
+                bare: jsonScenario(l.bare),
+                warm: jsonScenario(l.warm),
+                extraCpuUsPerReq: l.extraCpuUsPerReq,
+                ratio: l.ratio,
+              },
+            ]),
+          ),
+        }
+      : {}),
+    ...(scaling && multi
+      ? {
+          // One pinned worker (core 0; wrk and the upstream on core 1) against N unpinned, over the static upstream.
           multiWorker: Object.fromEntries(
             multi.map((x) => [x.name, { ...jsonScenario(x), serverCore: round(x.serverCore, 2) }]),
           ),
-          // N workers (unpinned, sharing the machine with wrk, the emulator and the MP) over one pinned worker.
           multiWorkerScaling: Object.fromEntries(
-            multi.flatMap((x) => {
-              const one = byName.get(x.name.replace(/ ×\d+$/, ""));
-              return one && one.rps > 0 ? [[`${x.name}/${one.name}`, round(x.rps / one.rps, 3)]] : [];
-            }),
+            Object.entries(scaling.rpsScaling).map(([w, v]) => [`${w} ×${scaling!.workers}/${w} ×1`, v]),
           ),
+          multiWorkerGatewayCores: scaling.gatewayCores,
         }
       : {}),
     ...(profiles ? { profiles } : {}),
@@ -681,7 +762,14 @@ async function main(): Promise<void> {
   if (fullRun) {
     await writeFile(
       join(root, "bench", "RESULTS.md"),
-      renderResultsMarkdown({ output, summaries, multi, ratioTo, title }),
+      renderResultsMarkdown({
+        output,
+        summaries,
+        multi,
+        ...(legs ? { legs: legs.flatMap((l) => [l.bare, l.warm]) } : {}),
+        ratioTo,
+        title,
+      }),
     );
     log("bench/RESULTS.md updated");
   }
@@ -707,16 +795,18 @@ async function main(): Promise<void> {
       out.push(
         `gateway RSS: ${rss.idleMB} MB idle, ${rss.with100kMB} MB with ${rss.verifiedCacheEntries} cached tokens`,
       );
-    if (multi) {
+    for (const l of legs ?? [])
+      out.push(
+        `${l.leg} static upstream: gateway warm ${l.ratio.toFixed(2)} × bare proxy, +${l.extraCpuUsPerReq} µs CPU/req`,
+      );
+    if (scaling && multi) {
       out.push(
         "",
-        `multi-worker (${workers} workers, unpinned):`,
+        `workers (1 pinned vs ${scaling.workers} unpinned, static TLS upstream):`,
         formatTable(multi, () => undefined),
       );
-      for (const x of multi) {
-        const one = byName.get(x.name.replace(/ ×\d+$/, ""));
-        if (one && one.rps > 0) out.push(`  ${x.name} / ${one.name}: ${(x.rps / one.rps).toFixed(2)}`);
-      }
+      for (const [w, v] of Object.entries(scaling.rpsScaling))
+        out.push(`  ${w} ×${scaling.workers} / ${w} ×1: ${v.toFixed(2)} (gateway cores ${scaling.gatewayCores[w]})`);
     }
     out.push(
       "",

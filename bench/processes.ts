@@ -85,10 +85,15 @@ export function tasksetAvailable(): boolean {
   return r.status === 0;
 }
 
+/** Pins every thread of a running process to `cpus` (e.g. `"1"`, `"0,1"`); returns whether it worked. */
+export function pinProcess(pid: number, cpus: string): boolean {
+  const r = spawnSync("taskset", ["-a", "-c", "-p", cpus, String(pid)], { stdio: "ignore" });
+  return r.status === 0;
+}
+
 /** Pins every thread of this process (the load generator) to `cpus`; returns whether it worked. */
 export function pinSelf(cpus: string): boolean {
-  const r = spawnSync("taskset", ["-a", "-c", "-p", cpus, String(process.pid)], { stdio: "ignore" });
-  return r.status === 0;
+  return pinProcess(process.pid, cpus);
 }
 
 const CLOCK_TICKS = (() => {

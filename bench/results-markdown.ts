@@ -17,11 +17,15 @@ export interface ResultsPage {
       readonly jwksFlood?: Readonly<Record<string, unknown>>;
       readonly rss?: Readonly<Record<string, unknown>>;
       readonly multiWorkerScaling?: Readonly<Record<string, number>>;
+      readonly multiWorkerGatewayCores?: Readonly<Record<string, number>>;
+      readonly upstreamLegs?: Readonly<Record<string, { readonly extraCpuUsPerReq: number; readonly ratio: number }>>;
       readonly elapsedSec: number;
     };
   };
   readonly summaries: readonly ScenarioSummary[];
   readonly multi: readonly ScenarioSummary[] | undefined;
+  /** The upstream-leg phase's rows (bare proxy and warm gateway over a plain and a TLS static upstream). */
+  readonly legs?: readonly ScenarioSummary[];
   readonly ratioTo: (s: ScenarioSummary) => string | undefined;
   readonly title: string;
 }
@@ -55,7 +59,7 @@ function json(value: unknown): string {
 
 /** Renders the page. */
 export function renderResultsMarkdown(page: ResultsPage): string {
-  const { output, summaries, multi, ratioTo } = page;
+  const { output, summaries, multi, legs, ratioTo } = page;
   const d = output.details;
   const lines: string[] = [
     "# Benchmark results",
@@ -126,15 +130,39 @@ export function renderResultsMarkdown(page: ResultsPage): string {
       `- emulator \`/_sim/stats\` keys counters at the end (every process, since start): ${json(d.jwksFlood.emulatorKeysStats)}`,
     );
   }
+  if (legs && legs.length > 0 && d.upstreamLegs) {
+    const http = d.upstreamLegs.http;
+    const https = d.upstreamLegs.https;
+    lines.push(
+      "",
+      "## Upstream over HTTP and over HTTPS (static HAProxy upstream; one pinned process each)",
+      "",
+      markdownTable(legs, () => undefined),
+      "",
+      ...Object.entries(d.upstreamLegs).map(
+        ([leg, v]) =>
+          `- ${leg} upstream: gateway warm **${v.ratio.toFixed(2)} ×** the bare proxy, **+${v.extraCpuUsPerReq} µs** CPU per request over it`,
+      ),
+      ...(http && https
+        ? [
+            `- the gateway's extra cost with TLS to the upstream minus without: ${(https.extraCpuUsPerReq - http.extraCpuUsPerReq).toFixed(1)} µs/req (target ≤ 0 within noise)`,
+          ]
+        : []),
+    );
+  }
   if (multi && multi.length > 0) {
     lines.push(
       "",
-      "## Multiple workers (second table; nothing pinned)",
+      "## Workers (static TLS upstream: one worker pinned to core 0, then N workers unpinned)",
       "",
       markdownTable(multi, () => undefined),
       "",
       ...Object.entries((d.multiWorkerScaling ?? {}) as Record<string, number>).map(
-        ([k, v]) => `- \`${k}\`: **${v.toFixed(2)} ×** (target for \`warm\`: ≥ 1.7 ×)`,
+        ([k, v]) => `- \`${k}\`: **${v.toFixed(2)} ×** req/s (target ≥ 1.7 ×)`,
+      ),
+      ...Object.entries(d.multiWorkerGatewayCores ?? {}).map(
+        ([k, v]) =>
+          `- \`${k}\` with N workers: the gateway used ${v.toFixed(2)} cores; the load generator and the upstream used the rest of the two`,
       ),
     );
   }

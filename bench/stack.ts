@@ -163,12 +163,14 @@ export async function writeGatewayConfig(stack: BenchStack, options: GatewayConf
           }
         : {}),
     },
-    upstream: {
-      url: options.mpUrl,
-      caFile: stack.caFile,
-      clientCertFile: join(stack.tlsDir, "gateway-client.crt"),
-      clientKeyFile: join(stack.tlsDir, "gateway-client.key"),
-    },
+    upstream: options.mpUrl.startsWith("https:")
+      ? {
+          url: options.mpUrl,
+          caFile: stack.caFile,
+          clientCertFile: join(stack.tlsDir, "gateway-client.crt"),
+          clientKeyFile: join(stack.tlsDir, "gateway-client.key"),
+        }
+      : { url: options.mpUrl },
     listen: {
       host: "127.0.0.1",
       port: options.ports?.listen ?? 0,

@@ -99,6 +99,9 @@ const lines = [
   "",
   `  gateway        ${g.url}`,
   `  admin API      ${g.adminUrl || "(not configured)"}   key: ${rel(join(stateDir, "stack.json"))} → gateway.adminKey`,
+  ...(g.adminUrl
+    ? [`  console        ${g.adminUrl}/console   (sign in with the admin key; the browser will not know the local CA)`]
+    : []),
   `  metrics        ${g.metricsUrl || "(not configured)"}`,
   `  Entra emulator ${description.entra.url}`,
   `  MP simulators  ${mpSummary} (mTLS: only the gateway gets in)`,

@@ -6,6 +6,7 @@
 import type { Authenticator } from "../auth/authenticate.js";
 import type { KeySetStatus } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/types.js";
+import type { Refusal, RefusalRing } from "../console/refusals.js";
 import type { Readiness, ReadinessCheck } from "../http/health.js";
 import type { TenantStates } from "../state/tenant-state.js";
 
@@ -33,17 +34,23 @@ export interface GatewayControl {
   readiness(): Promise<readonly (Readiness & { readonly worker: string })[]>;
   /** Live serving processes. */
   workerCount(): number;
+  /** The requests refused most recently, newest first, across every serving process (the console). */
+  recentRefusals(): Promise<readonly Refusal[]>;
 }
 
 /**
  * The control of a single in-process gateway.
  *
  * @param gateway the gateway's authenticator (its key store included) and readiness check
+ * @param refusals the ring its refusals are recorded in
  */
-export function createLocalControl(gateway: {
-  readonly authenticator: Authenticator;
-  readonly readiness: ReadinessCheck;
-}): GatewayControl {
+export function createLocalControl(
+  gateway: {
+    readonly authenticator: Authenticator;
+    readonly readiness: ReadinessCheck;
+  },
+  refusals?: RefusalRing,
+): GatewayControl {
   const { authenticator } = gateway;
   const ack = (error?: unknown): WorkerAck =>
     error === undefined
@@ -73,5 +80,6 @@ export function createLocalControl(gateway: {
       return [{ worker: "local", ...(await gateway.readiness()) }];
     },
     workerCount: () => 1,
+    recentRefusals: async () => refusals?.list() ?? [],
   };
 }

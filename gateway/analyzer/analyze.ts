@@ -17,7 +17,6 @@
  */
 import type { Logger } from "pino";
 import { createTenantRegistry, type TenantEntry } from "../auth/tenants.js";
-import { explainToken } from "../commands/explain-token.js";
 import type { GatewayConfig } from "../config/types.js";
 import { matchService } from "../onboarding/context.js";
 import { createEntraEndpoints, type EntraEndpoints } from "../onboarding/entra-endpoints.js";
@@ -25,6 +24,7 @@ import { formatEntraFailure } from "../onboarding/entra-errors.js";
 import { verifyWebApp } from "../onboarding/verify-app.js";
 import { type AnalyzerIdentity, type ClientTokenOutcome, getClientToken } from "./client-token.js";
 import { checkDiscoveryAndKeys } from "./discovery-keys.js";
+import { explainToken } from "./explain-token.js";
 import { entraHint } from "./hints.js";
 import type { StageOutcome } from "./stage.js";
 import { checkAadAuthInfo, checkCcmSts, createGatewayClient, type GatewayClient } from "./through-gateway.js";

@@ -34,6 +34,7 @@ import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
 import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
 import { type Rejection, reject } from "./rejection.js";
+import type { AuthResult, AuthSuccess } from "./result.js";
 import { createTenantRegistry, isTenant, resolveTenant, type TenantEntry, type TenantRegistry } from "./tenants.js";
 import { createVerdictCache, type TokenDigest, tokenDigest, type VerifiedEntry } from "./verdict-cache.js";
 import { isSupportedAlg, verifySignature } from "./verify.js";
@@ -120,18 +121,6 @@ export type AuthTraceEvent =
 
 /** Receives {@link AuthTraceEvent}s. */
 export type AuthTrace = (event: AuthTraceEvent) => void;
-
-/** A request that may proceed. */
-export interface AuthSuccess {
-  readonly ok: true;
-  /** The matched rule (forward the `Authorization` header only if `route.forwardAuthorization`). */
-  readonly route: Route;
-  /** The token's identity; undefined on anonymous and passthrough routes. */
-  readonly principal: Principal | undefined;
-}
-
-/** Outcome of {@link Authenticator.authenticate}; discriminate on `ok`. */
-export type AuthResult = AuthSuccess | Rejection;
 
 /** Cache and pipeline counters, for metrics. Monotonic. */
 export interface AuthCounters {

@@ -13,11 +13,11 @@
  */
 import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { AuthSuccess } from "./authenticate.js";
 import type { Principal } from "./claims.js";
 import type { Clock } from "./clock.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import type { Rejection, RejectionReason } from "./rejection.js";
+import type { AuthSuccess } from "./result.js";
 
 /** A cache key: the SHA-256 of the whole token, base64 (44 characters, every bit of the digest). */
 export type TokenDigest = string & { readonly __tokenDigest: unique symbol };

@@ -25,6 +25,7 @@ import type { TenantSwitch } from "../admin/tenant-switch.js";
 import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
 import { GUID_PATTERN } from "../config/schema.js";
 import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
+import { type ConsoleDeps, consolePlugin, isConsoleRequest } from "../console/plugin.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
 import { TenantStateUnavailableError } from "../state/tenant-state.js";
@@ -46,6 +47,8 @@ export interface AdminServerOptions {
   readonly reloader: ConfigReloader<readonly WorkerAck[]>;
   readonly logger: Logger;
   readonly metrics?: ControlMetrics | undefined;
+  /** The operator's console under `/console` (docs/operations.md § Console), when given. */
+  readonly console?: Omit<ConsoleDeps, "key" | "logger" | "metrics"> | undefined;
 }
 
 /** A running admin listener. */
@@ -114,7 +117,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 
   app.addHook("onRequest", async (req, reply) => {
-    if (isAdmin(req.headers.authorization)) return;
+    // The console signs its operators in itself (session cookie, CSRF token) and calls this API in process.
+    if (isAdmin(req.headers.authorization) || isConsoleRequest(req)) return;
     // Refused attempts are audited too (who tried, from where), without what they sent.
     metrics?.recordAdmin("authenticate", "refused");
     log.info(
@@ -308,6 +312,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     audit(req, "config.reload", options.configPath, outcome.result);
     return answerReload(reply, outcome);
   });
+
+  if (options.console !== undefined) {
+    await app.register(consolePlugin, { ...options.console, key: options.key, logger: log, metrics });
+  }
 
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: "not_found" }));
   app.setErrorHandler((err, req, reply) => {

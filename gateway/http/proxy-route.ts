@@ -5,8 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Authenticator, AuthResult } from "../auth/authenticate.js";
+import type { Authenticator } from "../auth/authenticate.js";
 import { type Rejection, reject, rejectionResponse } from "../auth/rejection.js";
+import type { AuthResult } from "../auth/result.js";
 import { bearerOf, tokenFingerprint } from "../observability/logger.js";
 import { aadAuthInfo, isGuid, tenantIdParam } from "./aad-auth-info.js";
 import { managementPointUrl, parseRequestTarget } from "./cmg-path.js";
@@ -44,6 +45,10 @@ export interface RequestOutcome {
   readonly authSeconds?: number;
   /** Seconds from sending upstream to the MP's response headers (proxied requests only). */
   readonly upstreamSeconds?: number;
+  /** Refusals only: the request path without its query (the console's recent refusals). */
+  readonly path?: string;
+  /** Refusals only: the bearer token's fingerprint (`tokenFingerprint`), never the token. */
+  readonly tokenFp?: string;
 }
 
 /** Upstream responses with a declared length up to this are buffered and written at once. */
@@ -107,7 +112,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     deps.onOutcome?.(outcome);
     const level = outcome.status >= 500 ? "error" : "info";
     if (!log.isLevelEnabled(level)) return;
-    const token = withToken ? bearerOf(req.headers.authorization) : undefined;
+    const token = withToken && outcome.tokenFp === undefined ? bearerOf(req.headers.authorization) : undefined;
     log[level](
       {
         reqId: req.id,
@@ -117,7 +122,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         outcome: outcome.outcome,
         reason: outcome.reason,
         tenantId: outcome.tenantId,
-        tokenFp: token === undefined ? undefined : tokenFingerprint(token),
+        tokenFp: token === undefined ? outcome.tokenFp : tokenFingerprint(token),
         ...(error instanceof UpstreamFailure
           ? { upstreamError: (error.cause as { code?: string } | undefined)?.code ?? String(error.cause) }
           : {}),
@@ -128,9 +133,19 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
 
   const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection, authSeconds: number) => {
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
+    // A refusal is hashed once whether or not it is logged: the console lists recent refusals by fingerprint.
+    const token = bearerOf(req.headers.authorization);
     record(
       req,
-      { outcome: "rejected", reason: rejection.reason, tenantId: rejection.tenant?.tenantId, status, authSeconds },
+      {
+        outcome: "rejected",
+        reason: rejection.reason,
+        tenantId: rejection.tenant?.tenantId,
+        status,
+        authSeconds,
+        path: req.url.split("?", 1)[0]!,
+        ...(token === undefined ? {} : { tokenFp: tokenFingerprint(token) }),
+      },
       true,
     );
     return sendError(reply, status, headers, error, errorDescription);

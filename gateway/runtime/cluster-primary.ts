@@ -14,6 +14,7 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import type { GatewayControl, WorkerAck } from "../admin/control.js";
 import type { KeySetStatus } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/types.js";
+import { mergeRefusals, type Refusal } from "../console/refusals.js";
 import type { Readiness } from "../http/health.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import type { TenantStates } from "../state/tenant-state.js";
@@ -149,8 +150,16 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
   const statusReplies = new Map<number, KeySetStatus[][]>();
   /** Readiness per `eg:ready` sequence number, one per worker. */
   const readyReplies = new Map<number, (Readiness & { worker: string })[]>();
+  /** Recent refusals per `eg:refusals` sequence number, one list per worker. */
+  const refusalReplies = new Map<number, Refusal[][]>();
+  /** Files one worker's answer under the sequence number it answers. */
+  const gather = <T>(replies: Map<number, T[]>, s: number, answer: T) => {
+    const list = replies.get(s) ?? [];
+    list.push(answer);
+    replies.set(s, list);
+  };
   /** Asks every listening worker a question and gathers the answers their acknowledgements carry. */
-  const collect = async <T>(t: "eg:status" | "eg:ready", replies: Map<number, T[]>): Promise<T[]> => {
+  const collect = async <T>(t: "eg:status" | "eg:ready" | "eg:refusals", replies: Map<number, T[]>): Promise<T[]> => {
     let asked = 0;
     await ask(
       configuredMembers().filter((m) => m.listening),
@@ -178,6 +187,7 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
     keyStatuses: () => collect("eg:status", statusReplies),
     readiness: () => collect("eg:ready", readyReplies),
     workerCount: () => [...members.values()].filter((m) => m.listening).length,
+    recentRefusals: async () => mergeRefusals(await collect("eg:refusals", refusalReplies)),
   };
 
   const fork = () => {
@@ -216,16 +226,11 @@ export function startClusterPrimary(options: ClusterPrimaryOptions): ClusterPrim
           if ([...members.values()].every((m) => m.listening)) announceListening(url);
           break;
         case "eg:ack":
-          if (message.statuses !== undefined) {
-            const replies = statusReplies.get(message.seq) ?? [];
-            replies.push(message.statuses);
-            statusReplies.set(message.seq, replies);
-          }
+          if (message.statuses !== undefined) gather(statusReplies, message.seq, message.statuses);
           if (message.readiness !== undefined) {
-            const replies = readyReplies.get(message.seq) ?? [];
-            replies.push({ worker: String(worker.id), ...message.readiness });
-            readyReplies.set(message.seq, replies);
+            gather(readyReplies, message.seq, { worker: String(worker.id), ...message.readiness });
           }
+          if (message.refusals !== undefined) gather(refusalReplies, message.seq, message.refusals);
           noteAck(
             message.seq,
             member,

@@ -13,6 +13,7 @@
 import type { Worker } from "node:cluster";
 import type { Logger } from "pino";
 import type { KeySetSnapshot, KeySetStatus } from "../auth/keys/jwks-store.js";
+import type { Refusal } from "../console/refusals.js";
 import type { Readiness } from "../http/health.js";
 import type { TenantStates } from "../state/tenant-state.js";
 
@@ -35,6 +36,8 @@ export type ToWorker =
     }
   | { readonly t: "eg:status"; readonly seq: number }
   | { readonly t: "eg:ready"; readonly seq: number }
+  /** The worker's recent refusals (the console's list). */
+  | { readonly t: "eg:refusals"; readonly seq: number }
   | { readonly t: "eg:shutdown" };
 
 /** Worker → primary. */
@@ -49,6 +52,7 @@ export type FromWorker =
       readonly error?: string;
       readonly statuses?: KeySetStatus[];
       readonly readiness?: Readiness;
+      readonly refusals?: Refusal[];
     };
 
 function isGatewayMessage(message: unknown): message is { readonly t: string } {

@@ -11,6 +11,7 @@ import { createJwksReplica, type JwksReplica } from "../auth/keys/jwks-replica.j
 import type { KeySetSnapshot } from "../auth/keys/jwks-store.js";
 import { validateConfigTextAt } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
+import { createRefusalRing } from "../console/refusals.js";
 import { type RunningGateway, startGateway } from "../http/server.js";
 import { createRequestMetrics } from "../observability/metrics.js";
 import { applyTenantStates } from "../state/tenant-state.js";
@@ -26,6 +27,7 @@ export function runClusterWorker(logger: Logger): Promise<number> {
   const registry = new Registry();
   // The primary fetches and counts JWKS fetches for the host.
   const metrics = createRequestMetrics(registry, { countsJwksFetches: false });
+  const refusals = createRefusalRing();
   // The primary scrapes this registry over IPC; constructing an AggregatorRegistry installs the listener.
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry();
@@ -67,7 +69,10 @@ export function runClusterWorker(logger: Logger): Promise<number> {
       config,
       logger,
       keys,
-      onOutcome: metrics.recordOutcome,
+      onOutcome: (o) => {
+        metrics.recordOutcome(o);
+        refusals.record(o);
+      },
       onVerified: metrics.recordIssuedAge,
     });
     metrics.attach(gw);
@@ -103,6 +108,9 @@ export function runClusterWorker(logger: Logger): Promise<number> {
       case "eg:ready":
         if (gateway === undefined) send({ t: "eg:ack", seq: message.seq, ok: false });
         else send({ t: "eg:ack", seq: message.seq, ok: true, readiness: await gateway.readiness() });
+        return;
+      case "eg:refusals":
+        send({ t: "eg:ack", seq: message.seq, ok: true, refusals: [...refusals.list()] });
         return;
       case "eg:keys": // taken at once, on arrival
       case "eg:shutdown":

@@ -149,6 +149,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         reloader,
         logger,
         metrics: controlMetrics,
+        // The console's live traffic is sampled from what the metrics listener serves.
+        console: { metricsText: () => options.exposition.render(), refusals: () => control.recentRefusals() },
       });
       const a = admin;
       parts.push({ stop: () => a.close() });

@@ -9,6 +9,7 @@ import type { TenantSwitch } from "../admin/tenant-switch.js";
 import type { ValidConfigRead } from "../config/read.js";
 import type { ValidateOptions } from "../config/validate.js";
 import type { ConfigReloader } from "../config/watch.js";
+import { createRefusalRing } from "../console/refusals.js";
 import type { AdminServer } from "../http/admin-server.js";
 import type { MetricsServer } from "../http/metrics-server.js";
 import { type RunningGateway, type StartGatewayOptions, startGateway } from "../http/server.js";
@@ -62,6 +63,7 @@ export async function startSingleProcess(
   const registry = new Registry();
   const requestMetrics = createRequestMetrics(registry);
   const controlMetrics = createControlMetrics(registry);
+  const refusals = createRefusalRing();
   const {
     stateDir,
     admin: adminOverride,
@@ -76,6 +78,7 @@ export async function startSingleProcess(
     config: tenants.effective(initial.config),
     onOutcome: (o) => {
       requestMetrics.recordOutcome(o);
+      refusals.record(o);
       settings.onOutcome?.(o);
     },
     onJwksFetch: (e) => {
@@ -88,7 +91,7 @@ export async function startSingleProcess(
     },
   });
   requestMetrics.attach(gateway);
-  const control = createLocalControl(gateway);
+  const control = createLocalControl(gateway, refusals);
   const plane = await startControlPlane({
     initial,
     tenants,

@@ -4,12 +4,7 @@
  * fetcher. Nothing here imports the gateway's validation code except to build the objects under test.
  */
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, sign } from "node:crypto";
-import {
-  type Authenticator,
-  type AuthRequest,
-  type AuthResult,
-  createAuthenticator,
-} from "../../gateway/auth/authenticate.js";
+import { type Authenticator, type AuthRequest, createAuthenticator } from "../../gateway/auth/authenticate.js";
 import type { Clock, TimerHandle } from "../../gateway/auth/clock.js";
 import {
   createJwksStore,
@@ -18,6 +13,7 @@ import {
   type JwksFetchEvent,
   type JwksStore,
 } from "../../gateway/auth/keys/jwks-store.js";
+import type { AuthResult } from "../../gateway/auth/result.js";
 import type { ConfigInput } from "../../gateway/config/schema.js";
 import type { GatewayConfig } from "../../gateway/config/types.js";
 import { validateConfig } from "../../gateway/config/validate.js";
