@@ -25,10 +25,10 @@ import type { TenantSwitch } from "../admin/tenant-switch.js";
 import type { KeySetState, KeySetStatus } from "../auth/keys/jwks-store.js";
 import { GUID_PATTERN } from "../config/schema.js";
 import type { ConfigReloader, ReloadOutcome } from "../config/watch.js";
-import { type ConsoleDeps, consolePlugin, isConsoleRequest } from "../console/plugin.js";
 import type { ControlMetrics } from "../observability/metrics.js";
 import { secretExpiryStatus } from "../observability/secret-expiry.js";
 import { TenantStateUnavailableError } from "../state/tenant-state.js";
+import { type ConsoleDeps, consolePlugin, isConsoleRequest } from "./console-plugin.js";
 import { type ListenerTls, listeningUrl } from "./listener.js";
 
 /** Options of {@link startAdminServer}. */

@@ -6,8 +6,8 @@
  */
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONSOLE_CSP } from "../../gateway/console/plugin.js";
 import { SESSION_COOKIE, SIGN_IN_FAILURES_ALLOWED } from "../../gateway/console/session.js";
+import { CONSOLE_CSP } from "../../gateway/http/console-plugin.js";
 import { tokenFingerprint } from "../../gateway/observability/logger.js";
 import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
 import { eventually, metricValue } from "../operations/helpers.js";

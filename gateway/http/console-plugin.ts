@@ -23,11 +23,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { createAdminKeyCheck, keyFingerprint } from "../admin/key.js";
-import type { ControlMetrics } from "../observability/metrics.js";
-import type { ConsoleAnalyzer } from "./analysis.js";
-import { CONSOLE_SCRIPT, CONSOLE_STYLES } from "./assets.js";
-import type { Refusal } from "./refusals.js";
-import { dashboardPage, livePanels, type ReadinessSummary, signInPage, type TenantRow } from "./render.js";
+import type { ConsoleAnalyzer } from "../console/analysis.js";
+import { CONSOLE_SCRIPT, CONSOLE_STYLES } from "../console/assets.js";
+import type { Refusal } from "../console/refusals.js";
+import { dashboardPage, livePanels, type ReadinessSummary, signInPage, type TenantRow } from "../console/render.js";
 import {
   type ConsoleSession,
   createSessionStore,
@@ -35,8 +34,9 @@ import {
   csrfMatches,
   type Flash,
   sessionCookieHeader,
-} from "./session.js";
-import { startTrafficSampler } from "./traffic.js";
+} from "../console/session.js";
+import { startTrafficSampler } from "../console/traffic.js";
+import type { ControlMetrics } from "../observability/metrics.js";
 
 /** What the console needs besides the admin listener it is registered on. */
 export interface ConsoleDeps {
