@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../operations/helpers.js";
 import { type FaultGateway, serveFaultGateway } from "./drill-kit.js";
 
-// 2 cycles in a developer's run (npm test stays within its two minutes); CI (.ci/run) sets 10, the soak the drill is named for.
+// 2 cycles in a developer's run (a soak is CI's job); CI (.ci/run) sets 10, the soak the drill is named for.
 const CYCLES = Number(process.env.DRILL_CTRL_C_CYCLES ?? 2);
 
 let f: FaultGateway;
