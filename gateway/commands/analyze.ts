@@ -22,8 +22,7 @@ import {
   usageError,
   writeJson,
 } from "../command-line.js";
-import { readConfig } from "../config/read.js";
-import { formatProblems } from "../config/validate.js";
+import { configFileArgument, readValidConfig } from "./config-file.js";
 
 const ANALYZE: CommandSpec = {
   usage:
@@ -76,8 +75,8 @@ export async function analyzeCommand(argv: readonly string[], io: CliIo): Promis
   const parsed = parseCommandLine(ANALYZE, argv, io);
   if (parsed.exitCode !== undefined) return parsed.exitCode;
   const usage = (message: string) => usageError(ANALYZE, `analyze: ${message}`, io.stderr).exitCode;
-  const file = stringOption(parsed.values, "config") ?? io.env[CONFIG_ENV];
-  if (file === undefined || file === "") return usage(`--config FILE (or ${CONFIG_ENV}) is required`);
+  const file = configFileArgument(ANALYZE, "analyze", stringOption(parsed.values, "config"), io);
+  if (typeof file !== "string") return file.exitCode;
   const tenantKey = stringOption(parsed.values, "tenant");
   if (tenantKey === undefined || tenantKey === "") return usage("--tenant T is required");
   const upn = stringOption(parsed.values, "user");
@@ -99,13 +98,8 @@ export async function analyzeCommand(argv: readonly string[], io: CliIo): Promis
     }
   }
 
-  const read = await readConfig(file, { env: io.env });
-  if (!read.ok) {
-    if (parsed.json) writeJson(io.stdout, { ok: false, file: read.path, problems: read.problems });
-    else io.stderr.write(`${formatProblems(read.problems)}\n`);
-    return 1;
-  }
-  const { config } = read;
+  const config = await readValidConfig(file, parsed.json, io);
+  if (config === undefined) return 1;
   const target = resolveAnalyzerTenant(config, tenantKey);
   if ("error" in target) return usage(target.error);
   const gatewayUrl = gatewayFlag ?? gatewayUrlFromConfig(config);

@@ -10,11 +10,9 @@ import {
   type CommandSpec,
   parseCommandLine,
   stringOption,
-  usageError,
   writeJson,
 } from "../command-line.js";
-import { readConfig } from "../config/read.js";
-import { formatProblems } from "../config/validate.js";
+import { configFileArgument, readValidConfig } from "./config-file.js";
 
 const EXPLAIN_TOKEN: CommandSpec = {
   usage: "usage: entra-gateway explain-token [--config FILE] [--path PATH] [--json]   (token on stdin)",
@@ -49,20 +47,14 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export async function explainTokenCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(EXPLAIN_TOKEN, argv, io);
   if (parsed.exitCode !== undefined) return parsed.exitCode;
-  const file = stringOption(parsed.values, "config") ?? io.env[CONFIG_ENV];
-  if (file === undefined || file === "") {
-    return usageError(EXPLAIN_TOKEN, `explain-token: --config FILE (or ${CONFIG_ENV}) is required`, io.stderr).exitCode;
-  }
-  const read = await readConfig(file, { env: io.env });
-  if (!read.ok) {
-    if (parsed.json) writeJson(io.stdout, { ok: false, file: read.path, problems: read.problems });
-    else io.stderr.write(`${formatProblems(read.problems)}\n`);
-    return 1;
-  }
+  const file = configFileArgument(EXPLAIN_TOKEN, "explain-token", stringOption(parsed.values, "config"), io);
+  if (typeof file !== "string") return file.exitCode;
+  const config = await readValidConfig(file, parsed.json, io);
+  if (config === undefined) return 1;
   const token = (await readAll(io.stdin)).trim().replace(/^bearer\s+/i, "");
   const path = stringOption(parsed.values, "path");
   const explanation = await explainToken({
-    config: read.config,
+    config,
     token: token === "" ? undefined : token,
     ...(path === undefined ? {} : { path }),
   });

@@ -13,6 +13,7 @@ import {
 } from "../command-line.js";
 import { createLogger } from "../observability/logger.js";
 import { serve } from "../runtime/start.js";
+import { configFileArgument } from "./config-file.js";
 
 const SERVE: CommandSpec = {
   usage:
@@ -52,10 +53,8 @@ Exit codes: 0 after a clean shutdown, 1 when the gateway cannot start (invalid c
 export async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const parsed = parseCommandLine(SERVE, argv, io);
   if (parsed.exitCode !== undefined) return parsed.exitCode;
-  const file = stringOption(parsed.values, "config") ?? io.env[CONFIG_ENV];
-  if (file === undefined) {
-    return usageError(SERVE, `serve: --config FILE (or ${CONFIG_ENV}) is required`, io.stderr).exitCode;
-  }
+  const file = configFileArgument(SERVE, "serve", stringOption(parsed.values, "config"), io);
+  if (typeof file !== "string") return file.exitCode;
   const given = stringOption(parsed.values, "workers");
   const workers = given === undefined ? availableParallelism() : Number(given);
   if (!Number.isInteger(workers) || workers < 1) {

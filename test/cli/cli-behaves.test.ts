@@ -81,7 +81,7 @@ describe("--help", () => {
 
   it("when check-config --help runs, then it prints help instead of reading a file named --help", async () => {
     const r = await runMain(["check-config", "--help"]);
-    expect(r.out).toContain("check-config [FILE]");
+    expect(r.out).toContain("check-config [FILE | --config FILE]");
     expect(r.out + r.err).not.toContain("cannot read");
   });
 });
@@ -96,6 +96,29 @@ describe("unknown flags", () => {
       expect(r.err).toMatch(/usage:/i);
       expect(r.err).not.toMatch(/\n\s+at /);
       expect(await readFile(configPath, "utf8")).toBe(CONFIG);
+    },
+  );
+});
+
+describe("the configuration file", () => {
+  it("when check-config gets --config FILE, then it reads that file as it reads a positional FILE; both at once is a usage error", async () => {
+    const positional = await runMain(["check-config", configPath, "--json"]);
+    const flag = await runMain(["check-config", "--config", configPath, "--json"]);
+    expect(flag.code, flag.err).toBe(0);
+    expect(JSON.parse(flag.out)).toEqual(JSON.parse(positional.out));
+    const both = await runMain(["check-config", configPath, "--config", configPath]);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("not both");
+  });
+
+  it.each(["serve", "check-config", "explain-token", "analyze"])(
+    "when `%s --config ''` names no file, then it is a usage error (exit 2), not an attempt to read ''",
+    async (cmd) => {
+      const r = await runMain([cmd, "--config", "", ...(cmd === "analyze" ? ["--tenant", "Contoso"] : [])], {
+        input: "",
+      });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("--config FILE (or ENTRA_GATEWAY_CONFIG) is required");
     },
   );
 });
