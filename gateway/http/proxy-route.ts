@@ -88,9 +88,23 @@ function sendError(
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
 const MANAGEMENT_POINT_UNKNOWN = Object.freeze(reject("management_point_unknown"));
 
-function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
-  // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
-  return req.raw.headersDistinct.authorization;
+/**
+ * Every `Authorization` value of the request. Node keeps only the first of repeated Authorization headers in
+ * `req.headers`, and two credentials must be seen (and refused); the raw list is scanned instead of building
+ * `headersDistinct` (an object of arrays of every header) on each request.
+ */
+function authorizationValues(req: FastifyRequest): string | string[] | undefined {
+  const raw = req.raw.rawHeaders;
+  let found: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 13 || name.toLowerCase() !== "authorization") continue;
+    const value = raw[i + 1]!;
+    if (found === undefined) found = value;
+    else if (typeof found === "string") found = [found, value];
+    else found.push(value);
+  }
+  return found;
 }
 
 /** Registers the catch-all proxy route on `app`. */
