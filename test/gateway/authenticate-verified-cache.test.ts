@@ -95,14 +95,14 @@ describe("verified-token cache", () => {
   });
 
   it("when the cache is bounded by bytes, then verdicts beyond the byte budget are evicted and verified again", async () => {
-    // Room for two verdicts of this size (an entry is ~0.8 KB: it keeps a digest, never the token).
+    // Room for two verdicts of this size (an entry is ~0.5 KB: it keeps a digest, never the token).
     const h = await createHarness({
-      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 2_000 } } },
+      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 1_300 } } },
     });
     const tokens = [h.tokens().GoodToken, h.tokens().GoodToken, h.tokens().GoodToken];
     for (const t of tokens) expect(outcome(await h.check(t))).toBe("ok");
     expect(h.auth.cacheSizes().verifiedEntries).toBe(2);
-    expect(h.auth.cacheSizes().verifiedBytes).toBeLessThanOrEqual(2_000);
+    expect(h.auth.cacheSizes().verifiedBytes).toBeLessThanOrEqual(1_300);
     const checks = h.auth.counters.signatureChecks;
     await h.check(tokens[0]!);
     expect(h.auth.counters.signatureChecks).toBe(checks + 1);
