@@ -29,7 +29,7 @@ import {
 } from "./claims.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type DecodedToken, decodeToken, type JoseHeader, type JsonObject } from "./decode.js";
-import { extractBearerToken } from "./extract.js";
+import { extractBearerToken, isToken68 } from "./extract.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
 import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
@@ -459,10 +459,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       trace?.({ step: "extract", token: undefined, refused: token });
       return token;
     }
-    trace?.({ step: "extract", token, refused: undefined });
-
     const key = tokenDigest(token);
     const cached = cache.findVerified(key);
+    // The token's characters are checked unless it is a cached verified token (which passed this check).
+    if ((cached === undefined || trace !== undefined) && !isToken68(token)) {
+      trace?.({ step: "extract", token: undefined, refused: REQUEST_MALFORMED });
+      return REQUEST_MALFORMED;
+    }
+    trace?.({ step: "extract", token, refused: undefined });
+
     if (cached !== undefined) {
       const answer = answerFromCache(snap, cached, route, path);
       if (answer !== undefined) {

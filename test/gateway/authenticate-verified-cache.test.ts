@@ -13,6 +13,18 @@ describe("verified-token cache", () => {
     expect(second.ok && first.ok && second.principal).toBe(first.ok && first.principal);
   });
 
+  it("when a cached token comes with auth-params or a second credential after it, then the header is malformed, not a hit", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    expect(outcome(await h.check(token))).toBe("ok");
+    // The character check is skipped only for the cached token itself; these differ from it, so they are checked.
+    for (const header of [`${token}, Bearer ${token}`, `${token} realm="x"`, `${token}\u00e9`]) {
+      expect(outcome(await h.check(header)), header.slice(-20)).toBe("request_malformed");
+    }
+    expect(outcome(await h.check(token))).toBe("ok");
+    expect(h.auth.counters.signatureChecks).toBe(1);
+  });
+
   it("when a token differs only after the cached one's prefix or in its signature, then it is not a hit (whole-token key)", async () => {
     const h = await createHarness();
     const token = h.tokens().GoodToken;
