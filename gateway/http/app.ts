@@ -30,6 +30,13 @@ export interface GatewayDeps {
 /** Headers larger than Node's 16 KiB default fit a maximal token (16 KiB) plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
 
+/** The server settings fastify hands a `serverFactory` (its options, defaults applied). */
+interface FastifyServerTimeouts {
+  readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+}
+
 /** Paths fastify answers itself (`health.ts`). */
 const OWN_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
@@ -81,14 +88,20 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     clientErrorHandler: answerClientError,
     // The server is made here so a bodiless GET/HEAD reaches the proxy handler without fastify's routing and
     // reply; while closing, every request goes to fastify, which answers 503 (return503OnClosing).
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: FastifyServerTimeouts) => {
       const onRequest = (req: IncomingMessage, res: ServerResponse) => {
         if (!closing && isDirect(req)) void proxy(req, res, { id: randomUUID() });
         else handler(req, res);
       };
-      return deps.tls
+      const server = deps.tls
         ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key, ...serverOptions }, onRequest)
         : createHttpServer(serverOptions, onRequest);
+      // What fastify sets on a server it makes itself (its defaults: idle keep-alive 72 s, no overall request
+      // deadline: uploads are bounded by the body watch instead).
+      server.keepAliveTimeout = opts.keepAliveTimeout;
+      server.requestTimeout = opts.requestTimeout;
+      server.setTimeout(opts.connectionTimeout);
+      return server;
     },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   app.addHook("preClose", (done) => {

@@ -35,6 +35,18 @@ async function passthroughGateway(): Promise<RunningGateway> {
   return startGateway({ config: result.config, logger: pino({ level: "silent" }), host: "127.0.0.1", port: 0 });
 }
 
+describe("listener", () => {
+  it("when the gateway listens, then idle keep-alive connections last 72 s and no overall deadline cuts a long upload (fastify's settings)", async () => {
+    const gw = await passthroughGateway();
+    try {
+      expect(gw.app.server.keepAliveTimeout).toBe(72_000);
+      expect(gw.app.server.requestTimeout).toBe(0);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe("drain", () => {
   it.each([
     { kind: "a bodiless GET (straight to the proxy handler)", method: "GET" as const, body: undefined },
@@ -55,6 +67,8 @@ describe("drain", () => {
           ...(body === undefined ? {} : { body, headers: { "content-type": "text/plain" } }),
         });
         const stopped = gw.stop();
+        // Draining has begun once the listener no longer accepts connections.
+        await expect.poll(() => gw.app.server.listening).toBe(false);
         held.at(-1)!.end("held");
         expect(await (await first).body.text()).toBe("held");
         const res = await second;
