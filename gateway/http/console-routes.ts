@@ -52,8 +52,8 @@ export interface ConsoleDeps {
   readonly logger: Logger;
   /** Counts sign-ins (`entra_gateway_admin_requests_total{action="console.sign_in"}`) and analyzer runs. */
   readonly metrics?: ControlMetrics | undefined;
-  /** Between live traffic samples; default 5 s. */
-  readonly sampleIntervalMs?: number;
+  /** Between live traffic samples, and between the page's polls of `/console/live`; default 5 s. */
+  readonly sampleIntervalMs?: number | undefined;
 }
 
 /** The Content-Security-Policy of every console answer: the gateway's own script and styles, nothing else. */
@@ -226,6 +226,7 @@ export async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Pr
       traffic: traffic.view(),
       refusals,
       analyzerAvailable: deps.analyze !== undefined,
+      ...(deps.sampleIntervalMs === undefined ? {} : { refreshMs: deps.sampleIntervalMs }),
     };
   };
 
