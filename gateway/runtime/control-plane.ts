@@ -165,6 +165,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             logger,
           }),
           sampleIntervalMs: options.consoleSampleIntervalMs,
+          serving: options.gatewayUrl,
         },
       });
       const a = admin;

@@ -51,7 +51,8 @@ describe("the console with --workers 2", () => {
 
     const { cookie } = await client.signIn();
     const live = await eventually(async () => {
-      // Traffic goes on while the console's sampler (every 5 s) takes its samples.
+      // Traffic goes on while the console's sampler takes its samples (a baseline when the workers listen, then
+      // every 5 s).
       const forged = h.stack.entra.mint({ tenantId: fabrikam.id, claims: { aud: "api://someone-else" } });
       expect(await postOnNewConnection(gw.url, h.stack.tls.ca.cert, forged)).toBe(401);
       const answer = await client.call("GET", "/console/live", { cookie });

@@ -108,4 +108,34 @@ describe("live traffic from the metrics text", () => {
     expect(traffic.view().points).toHaveLength(5);
     expect(traffic.view().points.every((p) => p.requestsPerSec === 10)).toBe(true);
   });
+
+  it("when what is sampled comes up, then a baseline sample is taken at once and the next sample draws the first interval", async () => {
+    let clock = 0;
+    let n = 0;
+    let up: () => void = () => undefined;
+    const serving = new Promise<void>((resolve) => {
+      up = resolve;
+    });
+    const traffic = startTrafficSampler({
+      read: async () => {
+        n += 10;
+        return `entra_gateway_requests_total{outcome="proxied",reason="none",tenant="t"} ${n}\n`;
+      },
+      now: () => clock,
+      intervalMs: 60_000,
+      baseline: serving,
+    });
+    try {
+      // Nothing is read before the serving processes are up.
+      await Promise.resolve();
+      expect(n).toBe(0);
+      up();
+      await expect.poll(() => n).toBe(10);
+      clock += 60_000;
+      await traffic.sample();
+      expect(traffic.view().points).toEqual([expect.objectContaining({ requestsPerSec: 10 / 60 })]);
+    } finally {
+      traffic.stop();
+    }
+  });
 });
