@@ -11,7 +11,7 @@ import { eventually, metricValue } from "../operations/helpers.js";
 import { percentile, rawTls, readUntilClosed, type StackGateway, serveStackGateway } from "./drill-kit.js";
 
 const SLOW_CLIENTS = 300;
-const BODY_TIMEOUT_MS = 4_000;
+const BODY_TIMEOUT_MS = 2_000;
 
 let s: StackGateway;
 beforeAll(async () => {
