@@ -8,6 +8,8 @@
  * scenario the server CPU µs per request (from `/proc`: the figure that holds on a shared machine) and req/s,
  * median [min..max] over the rounds, and the B/A ratio of each pair. Build A from another commit with e.g.
  * `git archive REV | tar -x -C /tmp/a && ln -s $PWD/node_modules /tmp/a/ && (cd /tmp/a && npx tsc -p tsconfig.build.json)`.
+ * `--a-node-args "--max-semi-space-size=32"` (and `--b-node-args`) try a V8 flag on one side; `--fill N` first
+ * sends N distinct valid tokens to each side, so the warm and cold rounds run with a full verified cache.
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +30,9 @@ const { values } = parseArgs({
     duration: { type: "string", default: "5" },
     connections: { type: "string", default: "32" },
     "state-dir": { type: "string", default: ".state/bench" },
+    "a-node-args": { type: "string", default: "" },
+    "b-node-args": { type: "string", default: "" },
+    fill: { type: "string", default: "0" },
   },
 });
 if (!values.a || !values.b) {
@@ -61,15 +66,17 @@ async function main(): Promise<void> {
   stack = await startBenchStack(stateDir);
   const s = stack;
   const warm = mintWarmPool(s, 1000);
-  const cold = scenarios.includes("cold") ? (await coldPool(s, 150_000, log)).tokens : [];
+  const fill = Number(values.fill);
+  const cold = scenarios.includes("cold") || fill > 0 ? (await coldPool(s, 150_000, log)).tokens : [];
   const mp = await spawnMpSimulator(join(root, "dist"), stateDir, "1");
   processes.push(mp);
-  const start = async (label: string, dist: string, auth: boolean) => {
+  const start = async (label: string, dist: string, auth: boolean, nodeArgs: string) => {
     const ports = { listen: await freePort(), admin: await freePort(), metrics: await freePort() };
     const file = join(stateDir, `ab-${label}.yaml`);
     await writeGatewayConfig(s, { file, mpUrl: mp.ready.url!, auth, listenTls: false, ports });
     const p = await spawnServer({
       name: `gateway-${label}`,
+      nodeArgs: nodeArgs.split(" ").filter((x) => x !== ""),
       args: [
         join(resolve(dist), "gateway", "main.js"),
         "serve",
@@ -90,8 +97,25 @@ async function main(): Promise<void> {
     return p;
   };
   const auth = !scenarios.every((x) => x === "noauth");
-  const gateways = { A: await start("a", values.a!, auth), B: await start("b", values.b!, auth) };
+  const gateways = {
+    A: await start("a", values.a!, auth, values["a-node-args"]),
+    B: await start("b", values.b!, auth, values["b-node-args"]),
+  };
   const coldCursors = { A: { value: 0 }, B: { value: 0 } };
+  if (fill > 0) {
+    for (const side of ["A", "B"] as const) {
+      const x = await runLoad({
+        url: gateways[side].ready.url!,
+        path: SMALL_PATH,
+        connections: Number(values.connections),
+        amount: fill,
+        tokens: onceSource(cold, coldCursors[side]),
+        expected: [200],
+        observe: { server: [gateways[side]], upstream: mp },
+      });
+      log(`fill ${side}: ${fill} distinct tokens at ${x.rps.toFixed(0)} req/s, errors ${x.errors}`);
+    }
+  }
   const source = (scenario: string, side: "A" | "B"): TokenSource =>
     scenario === "cold" ? onceSource(cold, coldCursors[side]) : cyclingSource(warm);
   const run = (scenario: string, side: "A" | "B", seconds: number): Promise<LoadResult> =>

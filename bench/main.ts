@@ -71,7 +71,7 @@ const USAGE = `usage: npm run bench -- [options]
   --no-rss             skip the 100 000-cached-tokens RSS measurement (--rss: run it in a partial run too)
   --tls                serve the client leg over HTTPS on the gateway (peers stay plain HTTP)
   --gateway-entry E    cli (dist/gateway/main.js serve, the default when built) or bench (bench/serve-gateway.ts)
-  --profile            write --cpu-prof profiles of the gateway processes under bench/results/profiles
+  --profile            write --cpu-prof profiles of the gateway processes and the bare proxy under bench/results/profiles
   --state-dir D        TLS material, keys, configs and the cold-token cache (default .state/bench)
 scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(22)} ${s.description}`).join("\n")}
@@ -337,6 +337,9 @@ async function main(): Promise<void> {
       name: `bare-proxy ${upstreamUrl}`,
       args: [join(dist, "bench", "peers", "bare-proxy.js"), "--mp", upstreamUrl, "--ca", s.caFile],
       env: peerEnv,
+      ...(values.profile && upstreamUrl === mpUrl
+        ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", "bare-proxy.cpuprofile"] }
+        : {}),
       cpus: SERVER_CPU,
       readyWhen: "json",
     });

@@ -29,14 +29,20 @@ import {
 } from "./claims.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type DecodedToken, decodeToken, type JoseHeader, type JsonObject } from "./decode.js";
-import { extractBearerToken } from "./extract.js";
+import { extractBearerToken, isToken68 } from "./extract.js";
 import type { VerificationKey } from "./keys/jwk.js";
 import { isKey, type JwksStore, type KeyLookup } from "./keys/jwks-store.js";
 import { type CompiledRoute, checkGrant, checkPolicy, compileRoutes, isSafePath, matchRoute } from "./policy.js";
 import { type Rejection, reject } from "./rejection.js";
 import type { AuthResult, AuthSuccess } from "./result.js";
 import { createTenantRegistry, isTenant, resolveTenant, type TenantEntry, type TenantRegistry } from "./tenants.js";
-import { createVerdictCache, type TokenDigest, tokenDigest, type VerifiedEntry } from "./verdict-cache.js";
+import {
+  createVerdictCache,
+  type TokenDigest,
+  tokenDigest,
+  type VerdictBasis,
+  type VerifiedSlot,
+} from "./verdict-cache.js";
 import { isSupportedAlg, verifySignature } from "./verify.js";
 
 /** What `authenticate` needs from an HTTP request. */
@@ -263,6 +269,34 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   });
   const counters: AuthCounters = { verifiedHits: 0, verifiedMisses: 0, negativeHits: 0, signatureChecks: 0 };
 
+  // One basis object per key, tenant and snapshot settings, shared by every verdict reached under them.
+  const bases = new WeakMap<VerificationKey, Map<string, VerdictBasis>>();
+  const basisOf = (snap: Snapshot, tenant: TenantEntry, setId: string, key: VerificationKey): VerdictBasis => {
+    let byTenant = bases.get(key);
+    if (byTenant === undefined) {
+      byTenant = new Map();
+      bases.set(key, byTenant);
+    }
+    const known = byTenant.get(tenant.tenantId);
+    if (
+      known !== undefined &&
+      known.fingerprint === tenant.fingerprint &&
+      known.verdictSettings === snap.verdictSettings &&
+      known.setId === setId
+    ) {
+      return known;
+    }
+    const basis: VerdictBasis = {
+      tenantId: tenant.tenantId,
+      fingerprint: tenant.fingerprint,
+      verdictSettings: snap.verdictSettings,
+      setId,
+      key,
+    };
+    byTenant.set(tenant.tenantId, basis);
+    return basis;
+  };
+
   /** Steps 6–7 once the key is known. */
   const finish = (
     snap: Snapshot,
@@ -328,21 +362,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       options.onVerified(tenant.tenantId, nowMs / 1000 - payload.iat);
     }
     // Entry lifetime ≤ exp (docs/architecture.md § Caches): after exp the token goes through the full pipeline again.
-    const expMs = principal.expiresAtSec * 1000;
-    cache.setVerified(
-      key,
-      {
-        tenantId: tenant.tenantId,
-        fingerprint: tenant.fingerprint,
-        verdictSettings: snap.verdictSettings,
-        setId,
-        key: lookup,
-        principal,
-        expMs,
-        last: success,
-      },
-      Math.floor(expMs - nowMs),
-    );
+    cache.setVerified(key, principal, basisOf(snap, tenant, setId, lookup), principal.expiresAtSec * 1000);
     // The route's own grant (extra client apps, scope): judged after the verdict is cached, as on every hit.
     const refusedGrant = checkGrant(tenant, route, principal);
     trace?.({ step: "grant", route, principal, refused: refusedGrant });
@@ -439,12 +459,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       trace?.({ step: "extract", token: undefined, refused: token });
       return token;
     }
+    const key = tokenDigest(token);
+    const cached = cache.findVerified(key);
+    // The token's characters are checked unless it is a cached verified token (which passed this check).
+    if ((cached === undefined || trace !== undefined) && !isToken68(token)) {
+      trace?.({ step: "extract", token: undefined, refused: REQUEST_MALFORMED });
+      return REQUEST_MALFORMED;
+    }
     trace?.({ step: "extract", token, refused: undefined });
 
-    const key = tokenDigest(token);
-    const cached = cache.getVerified(key);
     if (cached !== undefined) {
-      const answer = answerFromCache(snap, key, cached, route, path);
+      const answer = answerFromCache(snap, cached, route, path);
       if (answer !== undefined) {
         counters.verifiedHits += 1;
         trace?.({ step: "cache", hit: "verified", refused: answer.ok ? undefined : answer });
@@ -467,41 +492,41 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
    */
   const answerFromCache = (
     snap: Snapshot,
-    key: TokenDigest,
-    entry: VerifiedEntry,
+    slot: VerifiedSlot,
     route: CompiledRoute,
     path: string,
   ): AuthResult | undefined => {
-    const tenant = snap.registry.get(entry.tenantId);
+    const basis = cache.basisAt(slot);
+    const tenant = snap.registry.get(basis.tenantId);
     if (
       tenant === undefined ||
-      tenant.fingerprint !== entry.fingerprint ||
-      entry.verdictSettings !== snap.verdictSettings
+      tenant.fingerprint !== basis.fingerprint ||
+      basis.verdictSettings !== snap.verdictSettings
     ) {
-      cache.deleteVerified(key);
+      cache.deleteVerified(slot);
       return undefined;
     }
+    const principal = cache.principalAt(slot);
     const refused =
-      checkPolicy(tenant, route, entry.principal.kind, path, entry.principal.service) ??
-      checkGrant(tenant, route, entry.principal);
+      checkPolicy(tenant, route, principal.kind, path, principal.service) ?? checkGrant(tenant, route, principal);
     if (refused !== undefined) return refused;
-    if (clock.now() >= entry.expMs) {
-      cache.deleteVerified(key);
+    if (clock.now() >= cache.expiresAt(slot)) {
+      cache.deleteVerified(slot);
       return undefined;
     }
-    const current = keys.currentKey(entry.setId, entry.key.kid);
-    if (current !== entry.key) {
+    const current = keys.currentKey(basis.setId, basis.key.kid);
+    if (current !== basis.key) {
       if (!isKey(current) && current.reason === "keys_unavailable") {
         return reject("keys_unavailable", tenant.challenge, current.retryAfterSec);
       }
       // Revoked (or replaced under the same kid): the verdict dies with its key.
-      cache.deleteVerified(key);
+      cache.deleteVerified(slot);
       return undefined;
     }
-    const last = entry.last;
+    const last = cache.lastSuccessAt(slot);
     if (last !== undefined && last.route === route) return last;
-    const success: AuthSuccess = { ok: true, route, principal: entry.principal };
-    entry.last = success;
+    const success: AuthSuccess = { ok: true, route, principal };
+    cache.rememberSuccess(slot, success);
     return success;
   };
 

@@ -176,6 +176,36 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+const sharedScopeLists = new WeakSet<readonly string[]>();
+const scopeLists = new Map<string, readonly string[]>();
+/** Distinct `scp` values whose split lists are shared; beyond that, each principal has its own. */
+const MAX_SHARED_SCOPE_LISTS = 256;
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+sharedScopeLists.add(NO_SCOPES);
+
+/** Is this a shared list from {@link scopesOf} (which the verdict cache does not count per entry)? */
+export function isSharedScopes(scopes: readonly string[]): boolean {
+  return sharedScopeLists.has(scopes);
+}
+
+/**
+ * The scopes of an `scp` claim, split on spaces: one frozen list per distinct value (a tenant's tokens carry
+ * the same few), so 100 000 cached user tokens do not hold 100 000 copies of `["user_impersonation"]`.
+ *
+ * @param scp the claim, when it is a string
+ */
+export function scopesOf(scp: string | undefined): readonly string[] {
+  if (scp === undefined) return NO_SCOPES;
+  const known = scopeLists.get(scp);
+  if (known !== undefined) return known;
+  const scopes = Object.freeze(scp.split(" ").filter((s) => s.length > 0));
+  if (scopeLists.size < MAX_SHARED_SCOPE_LISTS && scp.length <= 1024) {
+    scopeLists.set(scp, scopes);
+    sharedScopeLists.add(scopes);
+  }
+  return scopes;
+}
+
 /**
  * Checks the claims of a token whose signature has been verified and builds its principal.
  *
@@ -248,6 +278,6 @@ export function validateClaims(
     version,
     expiresAtSec: exp,
     service,
-    scopes: typeof payload.scp === "string" ? payload.scp.split(" ").filter((s) => s.length > 0) : [],
+    scopes: scopesOf(optionalString(payload.scp)),
   };
 }

@@ -42,6 +42,9 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     loggerInstance: logger,
     // One line per request is written by the proxy route, with the token's fingerprint, never the token.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: the proxy route logs `reqId` itself, and a pino child per request (its
+    // bindings serialized, its redaction set up) was ~2 % of the CPU of a request (docs/benchmarks.md).
+    childLoggerFactory: (parent: Logger) => parent,
     genReqId: () => randomUUID(),
     // Client addresses come from the socket: X-Forwarded-For from outside is never trusted.
     trustProxy: false,

@@ -89,9 +89,15 @@ const KIND_HEADER_VALUE: Readonly<Record<PrincipalKind, string>> = {
   app: "app",
 };
 
+const CLOSE_ONLY: ReadonlySet<string> = new Set(["close"]);
+
 /** Field names listed in `Connection` (RFC 9110 §7.6.1: they are hop-by-hop too). */
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
+  // The two values nearly every message carries, answered without splitting: `keep-alive` names only a
+  // field that is hop-by-hop anyway.
+  if (value === "keep-alive" || value === "Keep-Alive") return undefined;
+  if (value === "close" || value === "Close") return CLOSE_ONLY;
   const tokens = new Set<string>();
   for (const v of Array.isArray(value) ? value : [value]) {
     for (const t of v.split(",")) {

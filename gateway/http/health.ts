@@ -37,7 +37,7 @@ export function createUpstreamProbe(upstream: UpstreamClient, intervalMs = 2_000
       .forward({ method: "HEAD", path: "/", headers: { host: upstream.host }, body: null })
       .then(
         async (res) => {
-          res.body.resume();
+          if (!Buffer.isBuffer(res.body)) res.body.resume();
           return { reachable: true };
         },
         (err: Error) => ({ reachable: false, error: err.message }),

@@ -88,9 +88,23 @@ function sendError(
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
 const MANAGEMENT_POINT_UNKNOWN = Object.freeze(reject("management_point_unknown"));
 
-function authorizationValues(req: FastifyRequest): readonly string[] | undefined {
-  // Node keeps only the first of repeated Authorization headers in req.headers; two credentials must be seen.
-  return req.raw.headersDistinct.authorization;
+/**
+ * Every `Authorization` value of the request. Node keeps only the first of repeated Authorization headers in
+ * `req.headers`, and two credentials must be seen (and refused); the raw list is scanned instead of building
+ * `headersDistinct` (an object of arrays of every header) on each request.
+ */
+function authorizationValues(req: FastifyRequest): string | string[] | undefined {
+  const raw = req.raw.rawHeaders;
+  let found: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 13 || name.toLowerCase() !== "authorization") continue;
+    const value = raw[i + 1]!;
+    if (found === undefined) found = value;
+    else if (typeof found === "string") found = [found, value];
+    else found.push(value);
+  }
+  return found;
 }
 
 /** Registers the catch-all proxy route on `app`. */
@@ -238,6 +252,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         headers,
         body: body as never,
         admission: principal === undefined ? "unauthenticated" : "authenticated",
+        bufferUpTo: req.method === "HEAD" ? 0 : SMALL_BODY_BYTES,
         ...(abort ? { signal: abort.signal } : {}),
       });
       const upstreamSeconds = (performance.now() - upstreamStarted) / 1000;
@@ -249,24 +264,18 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         authSeconds,
         upstreamSeconds,
       };
-      // docs/architecture.md § Proxy: small bodies are buffered (one write instead of a stream pipeline: measurably cheaper);
-      // anything larger or of unknown length streams with bounded memory.
-      const length = Number(res.headers["content-length"]);
-      if (length <= SMALL_BODY_BYTES && req.method !== "HEAD") {
-        // Read whole before anything is answered: a body that breaks off is still a clean 502.
-        const payload = await res.body.arrayBuffer().then(
-          (bytes) => Buffer.from(bytes),
-          (err: unknown) => {
-            throw new UpstreamFailure("upstream_aborted", err);
-          },
-        );
+      // docs/architecture.md § Proxy: small bodies arrive read whole (one write instead of a stream pipeline:
+      // measurably cheaper; a body that breaks off is still a clean 502); anything larger or of unknown length
+      // streams with bounded memory.
+      const answer = res.body;
+      if (Buffer.isBuffer(answer)) {
         record(req, proxied, true);
-        return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(payload);
+        return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(answer);
       }
       // Streamed: the status is on its way, so the outcome is known only at the end — a body the MP breaks
       // off is counted (once) as an upstream error, not as the status the client already got.
       let counted = false;
-      res.body.once("error", (err) => {
+      answer.once("error", (err) => {
         if (counted) return;
         counted = true;
         const failure = new UpstreamFailure("upstream_aborted", err);
@@ -289,7 +298,7 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         counted = true;
         record(req, proxied, true);
       });
-      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(res.body);
+      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(answer);
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {

@@ -4,7 +4,7 @@
  * failures are matched on `err.code` and become 502 (unreachable or aborted mid-body) or 504 (timeout), never
  * 500; a request that finds no free connection in time (`admission.ts`) becomes 503 with `Retry-After`.
  */
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { createSecureContext } from "node:tls";
 import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import type { Upstream } from "../config/types.js";
@@ -61,13 +61,20 @@ export interface UpstreamRequest {
   readonly signal?: AbortSignal;
   /** Takes a slot of this class (`admission.ts`); without it the request bypasses admission (health probe). */
   readonly admission?: AdmissionClass;
+  /**
+   * An answer that declares a length up to this many bytes is read whole before `forward` resolves (a body
+   * that breaks off is then an `upstream_aborted` failure, before anything is answered); default 0: every
+   * answer streams.
+   */
+  readonly bufferUpTo?: number;
 }
 
-/** The MP's answer; `body` streams (or is read whole with its `arrayBuffer()`). */
+/** The MP's answer: its body read whole (a declared length within `bufferUpTo`), or a stream. */
 export interface UpstreamResponse {
   readonly status: number;
+  /** Lower-case names; a repeated field is an array. */
   readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Dispatcher.ResponseData["body"];
+  readonly body: Buffer | Readable;
 }
 
 /** Pool statistics, for gauges. */
@@ -125,28 +132,16 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
   const busy = () => new UpstreamFailure("upstream_busy", new Error("no upstream connection free in time"));
   return {
     host: origin.host,
-    async forward(request) {
-      let release: (() => void) | undefined;
-      if (request.admission !== undefined) {
-        const slot = admission.acquire(request.admission);
-        release = slot instanceof Promise ? await slot : slot;
-        if (release === undefined) throw busy();
+    forward(request) {
+      // Not an async function: a free slot (the common case) costs no extra promise hop.
+      if (request.admission === undefined) return exchange(pool, request, basePath, undefined);
+      const slot = admission.acquire(request.admission);
+      if (slot instanceof Promise) {
+        return slot.then((release) =>
+          release === undefined ? Promise.reject(busy()) : exchange(pool, request, basePath, release),
+        );
       }
-      try {
-        const res = await pool.request({
-          method: request.method as "GET",
-          path: basePath + request.path,
-          headers: request.headers,
-          body: request.body,
-          ...(request.signal ? { signal: request.signal } : {}),
-        });
-        // The slot is held until the answer's body is done with: read, streamed out, or broken off.
-        if (release !== undefined) res.body.once("close", release);
-        return { status: res.statusCode, headers: res.headers, body: res.body };
-      } catch (err) {
-        release?.();
-        throw new UpstreamFailure(classifyUpstreamError(err), err);
-      }
+      return slot === undefined ? Promise.reject(busy()) : exchange(pool, request, basePath, slot);
     },
     stats() {
       const s = pool.stats;
@@ -165,6 +160,133 @@ export function createUpstreamClient(upstream: Upstream): UpstreamClient {
     close: () => pool.close(),
     destroy: () => pool.destroy(),
   };
+}
+
+/** Streamed answers buffer up to this much before the MP is paused (undici's own default). */
+const STREAM_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * One request on `pool` through undici's dispatcher interface rather than `pool.request()`: a small answer is
+ * gathered straight from the parser's chunks (no response stream, no async resource, no body mixin), which
+ * is most of what the MP answers; anything else becomes a stream with backpressure (the parser pauses while
+ * the client is slower than the MP). `release` (the admission slot) is called once the body is done with.
+ * Fails with an {@link UpstreamFailure}.
+ */
+function exchange(
+  pool: Pool,
+  request: UpstreamRequest,
+  basePath: string,
+  release: (() => void) | undefined,
+): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const bufferUpTo = request.bufferUpTo ?? 0;
+    const signal = request.signal;
+    let abort: ((reason: Error) => void) | undefined;
+    let aborted: Error | undefined;
+    let done = false;
+    let status = 0;
+    let headers: Record<string, string | string[]> | undefined;
+    let stream: Readable | undefined;
+    let chunks: Buffer[] | undefined;
+    let received = 0;
+    const onAbort = () => {
+      aborted = (signal?.reason as Error | undefined) ?? new undiciErrors.RequestAbortedError();
+      if (stream !== undefined) stream.destroy(aborted);
+      else abort?.(aborted);
+    };
+    const finish = () => {
+      done = true;
+      signal?.removeEventListener("abort", onAbort);
+    };
+    if (signal !== undefined) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abortRequest) {
+        if (aborted !== undefined) abortRequest(aborted);
+        else abort = abortRequest;
+      },
+      onHeaders(statusCode, rawHeaders, resume) {
+        if (statusCode < 200) return true; // 1xx: informational, not forwarded
+        status = statusCode;
+        headers = parseRawHeaders(rawHeaders as unknown as Buffer[]);
+        const length = headers["content-length"];
+        if (typeof length === "string" && Number(length) <= bufferUpTo) {
+          chunks = [];
+          return true;
+        }
+        stream = new Readable({
+          highWaterMark: STREAM_HIGH_WATER_MARK,
+          read: () => resume(),
+          destroy: (err, callback) => {
+            // Dropped before its end (the client went away): the upstream request is aborted too.
+            if (!done) abort?.(err ?? new undiciErrors.RequestAbortedError());
+            callback(err);
+          },
+        });
+        if (release !== undefined) stream.once("close", release);
+        resolve({ status, headers, body: stream });
+        return true;
+      },
+      onData(chunk) {
+        if (stream !== undefined) return stream.push(chunk);
+        chunks!.push(chunk);
+        received += chunk.length;
+        return true;
+      },
+      onComplete() {
+        finish();
+        if (stream !== undefined) {
+          stream.push(null);
+          return;
+        }
+        release?.();
+        resolve({
+          status,
+          headers: headers!,
+          body: chunks!.length === 1 ? chunks![0]! : Buffer.concat(chunks!, received),
+        });
+      },
+      onError(err) {
+        finish();
+        // The request body is undici's to stop (it does, without closing the client's socket under an
+        // IncomingMessage, so the client still gets its answer).
+        if (stream !== undefined) {
+          stream.destroy(err);
+          return;
+        }
+        release?.();
+        // The head arrived but the body broke off: nothing has been answered yet.
+        if (chunks !== undefined) reject(new UpstreamFailure("upstream_aborted", err));
+        else reject(new UpstreamFailure(classifyUpstreamError(err), err));
+      },
+    };
+    pool.dispatch(
+      {
+        method: request.method as Dispatcher.HttpMethod,
+        path: basePath + request.path,
+        headers: request.headers,
+        body: request.body,
+      },
+      handler,
+    );
+  });
+}
+
+/** The answer's fields from the parser's raw list: names lower-cased, values as bytes (latin1). */
+function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1").toLowerCase();
+    if (name === "__proto__") continue; // never a field a client needs; never a prototype to set
+    const value = raw[i + 1]!.toString("latin1");
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (typeof seen === "string") out[name] = [seen, value];
+    else seen.push(value);
+  }
+  return out;
 }
 
 /** Every management point's pool: the configured upstream's, plus one per other MP origin a CMG ID maps to. */

@@ -13,6 +13,18 @@ describe("verified-token cache", () => {
     expect(second.ok && first.ok && second.principal).toBe(first.ok && first.principal);
   });
 
+  it("when a cached token comes with auth-params or a second credential after it, then the header is malformed, not a hit", async () => {
+    const h = await createHarness();
+    const token = h.tokens().GoodToken;
+    expect(outcome(await h.check(token))).toBe("ok");
+    // The character check is skipped only for the cached token itself; these differ from it, so they are checked.
+    for (const header of [`${token}, Bearer ${token}`, `${token} realm="x"`, `${token}\u00e9`]) {
+      expect(outcome(await h.check(header)), header.slice(-20)).toBe("request_malformed");
+    }
+    expect(outcome(await h.check(token))).toBe("ok");
+    expect(h.auth.counters.signatureChecks).toBe(1);
+  });
+
   it("when a token differs only after the cached one's prefix or in its signature, then it is not a hit (whole-token key)", async () => {
     const h = await createHarness();
     const token = h.tokens().GoodToken;
@@ -95,14 +107,14 @@ describe("verified-token cache", () => {
   });
 
   it("when the cache is bounded by bytes, then verdicts beyond the byte budget are evicted and verified again", async () => {
-    // Room for two verdicts of this size (an entry is ~0.8 KB: it keeps a digest, never the token).
+    // Room for two verdicts of this size (an entry is ~0.5 KB: it keeps a digest, never the token).
     const h = await createHarness({
-      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 2_000 } } },
+      config: { ...baseConfigInput(), auth: { verifiedCache: { maxBytes: 1_300 } } },
     });
     const tokens = [h.tokens().GoodToken, h.tokens().GoodToken, h.tokens().GoodToken];
     for (const t of tokens) expect(outcome(await h.check(t))).toBe("ok");
     expect(h.auth.cacheSizes().verifiedEntries).toBe(2);
-    expect(h.auth.cacheSizes().verifiedBytes).toBeLessThanOrEqual(2_000);
+    expect(h.auth.cacheSizes().verifiedBytes).toBeLessThanOrEqual(1_300);
     const checks = h.auth.counters.signatureChecks;
     await h.check(tokens[0]!);
     expect(h.auth.counters.signatureChecks).toBe(checks + 1);

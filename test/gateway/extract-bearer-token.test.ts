@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { extractBearerToken, hasAccessTokenParameter } from "../../gateway/auth/extract.js";
+import { extractBearerToken, hasAccessTokenParameter, isToken68 } from "../../gateway/auth/extract.js";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
-const reasonOf = (r: ReturnType<typeof extractBearerToken>) => (typeof r === "string" ? r : r.reason);
+// Step 1 as the composer runs it on a token it has not verified before: extract, then the character check.
+const reasonOf = (r: ReturnType<typeof extractBearerToken>) =>
+  typeof r === "string" ? (isToken68(r) ? r : "request_malformed") : r.reason;
 const extract = (authorization: string | string[] | undefined, query?: string, formBody?: string) =>
   reasonOf(extractBearerToken({ authorization, query, formBody }, 16_384));
 

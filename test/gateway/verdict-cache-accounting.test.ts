@@ -1,25 +1,28 @@
 /**
  * The verified cache's byte accounting (what `auth.verifiedCache.maxBytes` bounds) matches the memory its
- * entries really hold: within 25 % of the V8 heap measured per entry, with entries shaped as the
- * authenticator stores them (a digest key, fresh claim strings from JSON.parse, a shared key object).
+ * entries really hold: within 25 % of the V8 heap plus array buffers measured per entry, with entries shaped
+ * as the authenticator stores them (a digest key, fresh claim strings from JSON.parse, shared scopes, one
+ * basis object for the tenant and key).
  * A memory assertion, not a timing one.
  */
 import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import type { Principal } from "../../gateway/auth/claims.js";
+import { type Principal, scopesOf } from "../../gateway/auth/claims.js";
 import type { VerificationKey } from "../../gateway/auth/keys/jwk.js";
-import { createVerdictCache, tokenDigest, type VerifiedEntry } from "../../gateway/auth/verdict-cache.js";
+import { createVerdictCache, tokenDigest, type VerdictBasis } from "../../gateway/auth/verdict-cache.js";
 import { FakeClock } from "./fixtures.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-function heapAfterGc(): number {
+/** The heap and the typed arrays' buffers (the digests and the LRU order live in the latter). */
+function memoryAfterGc(): number {
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 describe("verified cache byte accounting", () => {
@@ -31,8 +34,15 @@ describe("verified cache byte accounting", () => {
       clock,
     });
     const key = { kid: "k" } as unknown as VerificationKey;
+    const basis: VerdictBasis = {
+      tenantId: "5e97358c-d99c-4558-af0c-de7774091dda",
+      fingerprint: "tenant-fingerprint",
+      verdictSettings: "settings",
+      setId: "set",
+      key,
+    };
     const count = 20_000;
-    const before = heapAfterGc();
+    const before = memoryAfterGc();
     for (let i = 0; i < count; i++) {
       // Claims arrive as JSON text (decode.ts parses the payload): every string is fresh, as in the gateway.
       const claims = JSON.parse(
@@ -55,22 +65,11 @@ describe("verified cache byte accounting", () => {
         version: 1,
         expiresAtSec: 2_000_000_000 + i,
         service: "cloudManagement",
-        scopes: claims.scp!.split(" "),
+        scopes: scopesOf(claims.scp),
       };
-      const entry: VerifiedEntry = {
-        tenantId: principal.tenantId,
-        fingerprint: "tenant-fingerprint",
-        verdictSettings: "settings",
-        setId: "set",
-        key,
-        principal,
-        expMs: principal.expiresAtSec * 1000,
-        last: undefined,
-      };
-      entry.last = { ok: true, route: undefined as never, principal };
-      cache.setVerified(tokenDigest(`token-${i}-${randomUUID()}`), entry, 3_600_000);
+      cache.setVerified(tokenDigest(`token-${i}-${randomUUID()}`), principal, basis, clock.now() + 3_600_000);
     }
-    const perEntryHeap = (heapAfterGc() - before) / count;
+    const perEntryHeap = (memoryAfterGc() - before) / count;
     const perEntryAccounted = cache.sizes().verifiedBytes / count;
     expect(cache.sizes().verifiedEntries).toBe(count);
     expect(

@@ -1,0 +1,78 @@
+/**
+ * The verified cache's index (`gateway/auth/digest-table.ts`) against a reference model: a Map for
+ * membership and an array for recency. Small limits put many digests in one probe run, so insertion,
+ * backward-shift removal, growth and LRU order are all exercised.
+ */
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { DigestTable } from "../../gateway/auth/digest-table.js";
+
+const digest = (n: number) => createHash("sha256").update(`token-${n}`).digest();
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("digest table", () => {
+  it("when 20 000 random inserts, look-ups and removals run, then it agrees with a map and an LRU list at every step", () => {
+    for (const limit of [1, 7, 64, 3000]) {
+      const table = new DigestTable(limit);
+      const slotOf = new Map<number, number>();
+      const recency: number[] = []; // least recent first
+      const next = random(limit);
+      for (let step = 0; step < 20_000; step++) {
+        const n = Math.floor(next() * limit * 3);
+        const r = next();
+        const slot = table.find(digest(n));
+        expect(slot >= 0, `step ${step}: membership of ${n}`).toBe(slotOf.has(n));
+        if (slot >= 0) expect(slot).toBe(slotOf.get(n));
+        if (r < 0.5) {
+          if (slot < 0) {
+            if (table.size >= limit) {
+              const victim = recency.shift()!;
+              expect(table.oldest(), `step ${step}: the least recently used goes first`).toBe(slotOf.get(victim));
+              table.remove(table.oldest());
+              slotOf.delete(victim);
+            }
+            slotOf.set(n, table.insert(digest(n)));
+          } else {
+            table.touch(slot);
+            recency.splice(recency.indexOf(n), 1);
+          }
+          recency.push(n);
+        } else if (r < 0.7 && slot >= 0) {
+          table.remove(slot);
+          slotOf.delete(n);
+          recency.splice(recency.indexOf(n), 1);
+        }
+        expect(table.size).toBe(slotOf.size);
+      }
+      for (const [n, slot] of slotOf) expect(table.find(digest(n))).toBe(slot);
+    }
+  });
+
+  it("when a digest differs from a held one only in its last byte, then it is not found", () => {
+    const table = new DigestTable(8);
+    const held = digest(1);
+    table.insert(held);
+    const other = Buffer.from(held);
+    other[31] = other[31]! ^ 1;
+    expect(table.find(other)).toBe(-1);
+    expect(table.find(Buffer.from(held))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("when it is full, then inserting without making room throws instead of growing past the limit", () => {
+    const table = new DigestTable(2);
+    table.insert(digest(1));
+    table.insert(digest(2));
+    expect(() => table.insert(digest(3))).toThrow(RangeError);
+    expect(table.insert(digest(2))).toBe(table.find(digest(2)));
+  });
+});
