@@ -5,8 +5,9 @@
  * between a handful of heap objects per entry for the garbage collector to mark and none
  * (docs/benchmarks.md, "verdict cache").
  *
- * Slots are small integers, dense from 0; the caller keeps its values in arrays indexed by slot. Look-ups
- * compare all 32 bytes. The index is open addressing with linear probing on the digest's first word: only
+ * A digest is given as a string of 32 characters, one per byte (Node's `binary` digest encoding: cheaper to
+ * produce than a Buffer). Slots are small integers, dense from 0; the caller keeps its values in arrays
+ * indexed by slot. Look-ups compare all 32 bytes. The index is open addressing with linear probing on the digest's first word: only
  * digests of tokens that passed the signature check are inserted, so no one can grind digests that collide.
  */
 
@@ -63,7 +64,7 @@ export class DigestTable {
   }
 
   /** The slot of `digest`, or -1. Does not change its recency. */
-  find(digest: Uint8Array): number {
+  find(digest: string): number {
     const w0 = readWord(digest, 0);
     const index = this.#index;
     const mask = this.#mask;
@@ -91,7 +92,7 @@ export class DigestTable {
    * Adds `digest` as the most recently used entry and returns its slot; an existing entry is only touched.
    * The caller makes room first: throws when the table is full.
    */
-  insert(digest: Uint8Array): number {
+  insert(digest: string): number {
     const existing = this.find(digest);
     if (existing !== NONE) {
       this.touch(existing);
@@ -145,7 +146,7 @@ export class DigestTable {
     this.#free.length = 0;
   }
 
-  #sameTail(slot: number, digest: Uint8Array): boolean {
+  #sameTail(slot: number, digest: string): boolean {
     const base = slot * WORDS;
     for (let w = 1; w < WORDS; w++) if (this.#words[base + w] !== readWord(digest, w * 4)) return false;
     return true;
@@ -201,7 +202,12 @@ export class DigestTable {
   }
 }
 
-/** The little-endian 32-bit word of `bytes` at `offset`. */
-function readWord(bytes: Uint8Array, offset: number): number {
-  return bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24);
+/** The little-endian 32-bit word of the digest's bytes at `offset`. */
+function readWord(digest: string, offset: number): number {
+  return (
+    digest.charCodeAt(offset) |
+    (digest.charCodeAt(offset + 1) << 8) |
+    (digest.charCodeAt(offset + 2) << 16) |
+    (digest.charCodeAt(offset + 3) << 24)
+  );
 }
