@@ -3,6 +3,8 @@
  * Only `http/` imports fastify.
  */
 import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Authenticator } from "../auth/authenticate.js";
@@ -10,7 +12,8 @@ import { answerClientError } from "./client-errors.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
 import type { ListenerTls } from "./listener.js";
 import type { Upstreams } from "./proxy.js";
-import { type RequestOutcome, registerProxyRoute } from "./proxy-route.js";
+import { createProxyHandler, type RequestOutcome, registerProxyRoute } from "./proxy-route.js";
+import { hasBody } from "./request-body.js";
 
 /** What the gateway is built from. */
 export interface GatewayDeps {
@@ -27,6 +30,30 @@ export interface GatewayDeps {
 /** Headers larger than Node's 16 KiB default fit a maximal token (16 KiB) plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
 
+/** The server settings fastify hands a `serverFactory` (its options, defaults applied). */
+interface FastifyServerTimeouts {
+  readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
+  readonly connectionTimeout: number;
+}
+
+/** Paths fastify answers itself (`health.ts`). */
+const OWN_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
+
+/**
+ * Does the proxy handler take this request straight from the server? A bodiless GET or HEAD of an
+ * origin-form target (what the MP is asked nearly always) that is not one of the gateway's own paths.
+ * Anything else goes through fastify: bodies (forms are read there), other methods, other target forms.
+ */
+function isDirect(req: IncomingMessage): boolean {
+  const method = req.method;
+  if (method !== "GET" && method !== "HEAD") return false;
+  const url = req.url!;
+  if (url.charCodeAt(0) !== 0x2f || hasBody(req)) return false;
+  const q = url.indexOf("?");
+  return !OWN_PATHS.has(q === -1 ? url : url.slice(0, q));
+}
+
 /** Builds the gateway's fastify instance (routes registered, not listening). */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const { authenticator, upstream, logger } = deps;
@@ -38,6 +65,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     headersTimeout: listen.headersTimeoutMs,
     connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs),
   };
+  const proxy = createProxyHandler({
+    authenticator,
+    upstream,
+    log: logger,
+    ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
+  });
+  let closing = false;
   const app = Fastify({
     loggerInstance: logger,
     // One line per request is written by the proxy route, with the token's fingerprint, never the token.
@@ -52,19 +86,34 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 500 },
     clientErrorHandler: answerClientError,
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...serverOptions } } : { http: serverOptions }),
+    // The server is made here so a bodiless GET/HEAD reaches the proxy handler without fastify's routing and
+    // reply; while closing, every request goes to fastify, which answers 503 (return503OnClosing).
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: FastifyServerTimeouts) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+        if (!closing && isDirect(req)) void proxy(req, res, { id: randomUUID() });
+        else handler(req, res);
+      };
+      const server = deps.tls
+        ? createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key, ...serverOptions }, onRequest)
+        : createHttpServer(serverOptions, onRequest);
+      // What fastify sets on a server it makes itself (its defaults: idle keep-alive 72 s, no overall request
+      // deadline: uploads are bounded by the body watch instead).
+      server.keepAliveTimeout = opts.keepAliveTimeout;
+      server.requestTimeout = opts.requestTimeout;
+      server.setTimeout(opts.connectionTimeout);
+      return server;
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
   app.server.maxConnections = listen.maxConnections;
 
   registerHealthRoutes(app, deps.readiness);
 
-  // `/CCM_Proxy_ServerAuth/AADAuthInfo` (any case) is answered by the proxy route (cmg-path.ts).
-  registerProxyRoute(app, {
-    authenticator,
-    upstream,
-    log: logger,
-    ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
-  });
+  // `/CCM_Proxy_ServerAuth/AADAuthInfo` (any case) is answered by the proxy handler (cmg-path.ts).
+  registerProxyRoute(app, proxy);
 
   app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode;

@@ -1,9 +1,17 @@
 /**
- * The catch-all route: authenticate the request (the pipeline of `auth/`), then stream it to the management
+ * The proxy handler: authenticate the request (the pipeline of `auth/`), then stream it to the management
  * point and its answer back. Rejections are answered through `rejectionResponse` (the one mapping table) and
  * upstream failures through `UPSTREAM_FAILURES`; nothing here decides a status on its own.
+ *
+ * It works on Node's request and response objects, so the listener (`app.ts`) hands it a bodiless GET or
+ * HEAD straight from the server, without fastify's routing and reply (measured: the larger part of what the
+ * gateway cost beyond the bare proxy, docs/benchmarks.md); anything else comes through fastify's catch-all
+ * route (`registerProxyRoute`), which parses forms and bounds bodies, then hands over the same way.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { pipeline } from "node:stream";
+import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Authenticator } from "../auth/authenticate.js";
 import { type Rejection, reject, rejectionResponse } from "../auth/rejection.js";
@@ -67,22 +75,31 @@ const GENERIC_ERROR: Readonly<Record<number, string>> = {
   504: "gateway_timeout",
 };
 
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Writes a JSON answer (status, extra headers, body) and ends the response. */
+function sendJson(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "content-type": JSON_TYPE, "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
 function sendError(
-  reply: FastifyReply,
+  req: IncomingMessage,
+  res: ServerResponse,
   status: number,
   headers: Readonly<Record<string, string>>,
   error?: string,
   description?: string,
-) {
+): void {
   const body =
     description === undefined
       ? { error: error ?? GENERIC_ERROR[status] ?? "error" }
       : { error, error_description: description };
   // Answered before the client finished its body: close, or Node would keep reading (and waiting for) the
   // rest of a body nobody needs — a slow client would keep its connection for as long as it likes.
-  const raw = reply.request.raw;
-  if (!raw.complete && hasBody(raw)) reply.header("connection", "close");
-  return reply.code(status).headers(headers).send(body);
+  const close = !req.complete && hasBody(req) ? { connection: "close" } : undefined;
+  sendJson(res, status, close === undefined ? headers : { ...headers, ...close }, body);
 }
 
 const ROUTE_UNKNOWN = Object.freeze(reject("route_unknown"));
@@ -93,8 +110,8 @@ const MANAGEMENT_POINT_UNKNOWN = Object.freeze(reject("management_point_unknown"
  * `req.headers`, and two credentials must be seen (and refused); the raw list is scanned instead of building
  * `headersDistinct` (an object of arrays of every header) on each request.
  */
-function authorizationValues(req: FastifyRequest): string | string[] | undefined {
-  const raw = req.raw.rawHeaders;
+function authorizationValues(req: IncomingMessage): string | string[] | undefined {
+  const raw = req.rawHeaders;
   let found: string | string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -107,31 +124,39 @@ function authorizationValues(req: FastifyRequest): string | string[] | undefined
   return found;
 }
 
-/** Registers the catch-all proxy route on `app`. */
-export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): void {
+/** What the listener knows of a request besides Node's objects. */
+export interface ProxyRequestContext {
+  /** The request's ID (`X-Request-Id` upstream, `reqId` in logs). */
+  readonly id: string;
+  /** The body of an `application/x-www-form-urlencoded` request, read (bounded) by fastify. */
+  readonly formBody?: string | undefined;
+}
+
+/** Handles one request end to end; never throws (a bug is answered 500 and logged). */
+export type ProxyHandler = (req: IncomingMessage, res: ServerResponse, ctx: ProxyRequestContext) => Promise<void>;
+
+/** Creates the proxy handler. */
+export function createProxyHandler(deps: ProxyRouteDeps): ProxyHandler {
   const { authenticator, log } = deps;
   const bodyLimit = () => authenticator.config.listen.bodyLimitBytes;
 
-  // Bodies are not parsed: the stream goes upstream as it arrives. Forms are read (bounded) for RFC 6750 §2.2.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    "application/x-www-form-urlencoded",
-    { parseAs: "string", bodyLimit: FORM_BUFFER_LIMIT_BYTES },
-    (_req, body, done) => done(null, body),
-  );
-  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
-
   /** Metrics for every request; a log line (with the token's fingerprint, hashed only then) when enabled. */
-  const record = (req: FastifyRequest, outcome: RequestOutcome, withToken: boolean, error?: unknown) => {
+  const record = (
+    req: IncomingMessage,
+    ctx: ProxyRequestContext,
+    outcome: RequestOutcome,
+    withToken: boolean,
+    error?: unknown,
+  ) => {
     deps.onOutcome?.(outcome);
     const level = outcome.status >= 500 ? "error" : "info";
     if (!log.isLevelEnabled(level)) return;
     const token = withToken && outcome.tokenFp === undefined ? bearerOf(req.headers.authorization) : undefined;
     log[level](
       {
-        reqId: req.id,
+        reqId: ctx.id,
         method: req.method,
-        path: req.url.split("?", 1)[0],
+        path: req.url!.split("?", 1)[0],
         status: outcome.status,
         outcome: outcome.outcome,
         reason: outcome.reason,
@@ -145,59 +170,65 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     );
   };
 
-  const answerRejection = (req: FastifyRequest, reply: FastifyReply, rejection: Rejection, authSeconds: number) => {
+  const answerRejection = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: ProxyRequestContext,
+    rejection: Rejection,
+    authSeconds: number,
+  ) => {
     const { status, headers, error, errorDescription } = rejectionResponse(rejection, authenticator.config.auth.realm);
     // A refusal is hashed once whether or not it is logged: the console lists recent refusals by fingerprint.
     const token = bearerOf(req.headers.authorization);
     record(
       req,
+      ctx,
       {
         outcome: "rejected",
         reason: rejection.reason,
         tenantId: rejection.tenant?.tenantId,
         status,
         authSeconds,
-        path: req.url.split("?", 1)[0]!,
+        path: req.url!.split("?", 1)[0]!,
         ...(token === undefined ? {} : { tokenFp: tokenFingerprint(token) }),
       },
       true,
     );
-    return sendError(reply, status, headers, error, errorDescription);
+    sendError(req, res, status, headers, error, errorDescription);
   };
 
-  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, ctx: ProxyRequestContext): Promise<void> => {
     // Which management point, which of its paths (CMG forms: route rules apply to the inner path).
-    const target = parseRequestTarget(req.url);
+    const target = parseRequestTarget(req.url!);
     if (target.kind === "aadAuthInfo") {
       // docs/architecture.md § Data flow, step 4: what a client asks Entra for, from the configuration (onboarded, enabled tenants only).
-      if (req.method !== "GET" && req.method !== "HEAD") return sendError(reply, 404, {});
+      if (req.method !== "GET" && req.method !== "HEAD") return sendError(req, res, 404, {});
       const asked = tenantIdParam(target.query);
       const info = aadAuthInfo(authenticator.config, asked);
       // Logged and counted (docs/operations.md § Metrics); the ID asked is client bytes: logged only as a GUID.
       const tenantId = asked !== undefined && isGuid(asked) ? asked.toLowerCase() : undefined;
       const status = info === undefined ? 404 : 200;
-      record(req, { outcome: "aadauthinfo", reason: info ? "found" : "not_onboarded", tenantId, status }, false);
-      if (!info) return reply.code(404).send({ error: "tenant_not_onboarded" });
-      return reply.header("cache-control", "no-store").send(info);
+      record(req, ctx, { outcome: "aadauthinfo", reason: info ? "found" : "not_onboarded", tenantId, status }, false);
+      if (!info) return sendJson(res, 404, {}, { error: "tenant_not_onboarded" });
+      return sendJson(res, 200, { "cache-control": "no-store" }, info);
     }
-    if (target.kind === "badId") return answerRejection(req, reply, ROUTE_UNKNOWN, 0);
+    if (target.kind === "badId") return answerRejection(req, res, ctx, ROUTE_UNKNOWN, 0);
     let upstream: UpstreamClient = deps.upstream;
-    let url = req.url;
+    let url = req.url!;
     if (target.kind === "cmg") {
       const mpUrl = managementPointUrl(authenticator.config, target.mpId);
       // An ID the gateway does not route: 404, nothing forwarded (not even an authenticated request).
-      if (mpUrl === undefined) return answerRejection(req, reply, MANAGEMENT_POINT_UNKNOWN, 0);
+      if (mpUrl === undefined) return answerRejection(req, res, ctx, MANAGEMENT_POINT_UNKNOWN, 0);
       upstream = deps.upstream.forOrigin(mpUrl);
       url = target.url;
     }
-    const raw = req.raw;
+    const raw = req;
     const withBody = hasBody(raw);
     if (withBody && declaredTooLarge(raw, bodyLimit())) {
-      record(req, { outcome: "too_large", reason: undefined, tenantId: undefined, status: 413 }, false);
-      reply.header("connection", "close");
-      return sendError(reply, 413, {});
+      record(req, ctx, { outcome: "too_large", reason: undefined, tenantId: undefined, status: 413 }, false);
+      return sendError(req, res, 413, { connection: "close" });
     }
-    const form = withBody && isFormBody(raw) ? (req.body as string | undefined) : undefined;
+    const form = withBody && isFormBody(raw) ? ctx.formBody : undefined;
     const authStarted = performance.now();
     const pending = authenticator.authenticate({
       url,
@@ -207,13 +238,13 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     const result: AuthResult = pending instanceof Promise ? await pending : pending;
     const upstreamStarted = performance.now();
     const authSeconds = (upstreamStarted - authStarted) / 1000;
-    if (!result.ok) return answerRejection(req, reply, result, authSeconds);
+    if (!result.ok) return answerRejection(req, res, ctx, result, authSeconds);
 
     const principal = result.principal;
     const headers = upstreamRequestHeaders(req.headers, {
       upstreamHost: upstream.host,
-      clientIp: req.ip,
-      requestId: req.id,
+      clientIp: req.socket.remoteAddress ?? "",
+      requestId: ctx.id,
       principal,
       forwardAuthorization: result.route.forwardAuthorization,
     });
@@ -229,25 +260,25 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
     let abort: AbortController | undefined;
     let stopWatch: (() => void) | undefined;
     const onClose = () => {
-      if (!reply.sent || !raw.complete) abort?.abort();
+      if (!res.writableEnded || !raw.complete) abort?.abort();
     };
     if (body !== null) {
       abort = new AbortController();
-      reply.raw.once("close", onClose);
+      res.once("close", onClose);
       if (form === undefined) {
         // A trickled or stalled upload is cut off (408) instead of holding an upstream connection.
         const { bodyTimeoutMs, bodyMinBytesPerSec } = authenticator.config.listen;
         const controller = abort;
         stopWatch = watchBodyProgress(raw, bodyTimeoutMs, bodyMinBytesPerSec, (stalled) => {
-          if (reply.sent) raw.socket.destroy();
+          if (res.writableEnded) raw.socket.destroy();
           else controller.abort(stalled);
         });
       }
     }
     const tenantId = principal?.tenantId;
     try {
-      const res = await upstream.forward({
-        method: req.method,
+      const upstreamRes = await upstream.forward({
+        method: req.method!,
         path: url,
         headers,
         body: body as never,
@@ -260,17 +291,19 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         outcome: "proxied",
         reason: undefined,
         tenantId,
-        status: res.status,
+        status: upstreamRes.status,
         authSeconds,
         upstreamSeconds,
       };
       // docs/architecture.md § Proxy: small bodies arrive read whole (one write instead of a stream pipeline:
       // measurably cheaper; a body that breaks off is still a clean 502); anything larger or of unknown length
       // streams with bounded memory.
-      const answer = res.body;
+      const answer = upstreamRes.body;
       if (Buffer.isBuffer(answer)) {
-        record(req, proxied, true);
-        return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(answer);
+        record(req, ctx, proxied, true);
+        res.writeHead(upstreamRes.status, clientResponseHeaders(upstreamRes.headers));
+        res.end(answer);
+        return;
       }
       // Streamed: the status is on its way, so the outcome is known only at the end — a body the MP breaks
       // off is counted (once) as an upstream error, not as the status the client already got.
@@ -281,11 +314,12 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
         const failure = new UpstreamFailure("upstream_aborted", err);
         record(
           req,
+          ctx,
           {
             outcome: "upstream_error",
             reason: failure.code,
             tenantId,
-            status: res.status,
+            status: upstreamRes.status,
             authSeconds,
             upstreamSeconds,
           },
@@ -293,27 +327,29 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
           failure,
         );
       });
-      reply.raw.once("close", () => {
+      res.once("close", () => {
         if (counted) return;
         counted = true;
-        record(req, proxied, true);
+        record(req, ctx, proxied, true);
       });
-      return reply.code(res.status).headers(clientResponseHeaders(res.headers)).send(answer);
+      res.writeHead(upstreamRes.status, clientResponseHeaders(upstreamRes.headers));
+      // A client that goes away stops the answer (and the upstream request); an answer that breaks off cuts
+      // the client's connection, so a truncated body is never taken for a whole one.
+      pipeline(answer, res, () => undefined);
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof BodyTooLargeError || err instanceof BodyTooLargeError) {
-        record(req, { outcome: "too_large", reason: undefined, tenantId, status: 413 }, false);
-        reply.header("connection", "close");
-        return sendError(reply, 413, {});
+        record(req, ctx, { outcome: "too_large", reason: undefined, tenantId, status: 413 }, false);
+        return sendError(req, res, 413, { connection: "close" });
       }
       if (abort?.signal.reason instanceof BodyStalledError) {
-        record(req, { outcome: "client_timeout", reason: "body_stalled", tenantId, status: 408 }, false);
-        reply.header("connection", "close");
-        return sendError(reply, 408, {});
+        record(req, ctx, { outcome: "client_timeout", reason: "body_stalled", tenantId, status: 408 }, false);
+        return sendError(req, res, 408, { connection: "close" });
       }
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("upstream_unreachable", err);
       record(
         req,
+        ctx,
         {
           outcome: "upstream_error",
           reason: failure.code,
@@ -327,7 +363,8 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       );
       const { retryAfterSec, message } = UPSTREAM_FAILURES[failure.code];
       return sendError(
-        reply,
+        req,
+        res,
         failure.status,
         retryAfterSec > 0 ? { "retry-after": String(retryAfterSec) } : {},
         GENERIC_ERROR[failure.status],
@@ -335,9 +372,46 @@ export function registerProxyRoute(app: FastifyInstance, deps: ProxyRouteDeps): 
       );
     } finally {
       stopWatch?.();
-      if (abort) reply.raw.off("close", onClose);
+      if (abort) res.off("close", onClose);
     }
   };
 
-  app.route({ method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], url: "/*", handler });
+  return async (req, res, ctx) => {
+    try {
+      await handle(req, res, ctx);
+    } catch (err) {
+      // A bug, not a client's doing: logged without headers, answered 500 (or the connection cut mid-answer).
+      const e = err as { message?: string; code?: string };
+      log.error({ reqId: ctx.id, err: { message: e.message, code: e.code } }, "unexpected error");
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, {}, { error: "internal_error" });
+    }
+  };
+}
+
+/** The methods the proxy forwards; fastify answers any other with 404. */
+const PROXIED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/**
+ * Registers the catch-all route for what the listener does not hand to `proxy` itself (requests with a body,
+ * other methods): fastify reads a form (bounded, RFC 6750 §2.2) and leaves any other body to stream, then
+ * `proxy` answers on Node's objects.
+ */
+export function registerProxyRoute(app: FastifyInstance, proxy: ProxyHandler): void {
+  // Bodies are not parsed: the stream goes upstream as it arrives. Forms are read (bounded) for RFC 6750 §2.2.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string", bodyLimit: FORM_BUFFER_LIMIT_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+  app.route({
+    method: [...PROXIED_METHODS],
+    url: "/*",
+    handler: (req, reply) => {
+      reply.hijack();
+      return proxy(req.raw, reply.raw, { id: req.id, formBody: typeof req.body === "string" ? req.body : undefined });
+    },
+  });
 }

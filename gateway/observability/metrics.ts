@@ -15,7 +15,7 @@
  * its arrays). prom-client's own `inc`/`observe` build and hash a label object on every call, even through
  * a `labels()` child: ~1.5 µs a request for the three of them (docs/benchmarks.md).
  */
-import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
+import { Counter, Gauge, type Metric, type Registry } from "prom-client";
 import type { Authenticator } from "../auth/authenticate.js";
 import type { JwksFetchEvent } from "../auth/keys/jwks-store.js";
 import type { GatewayConfig } from "../config/types.js";
@@ -227,12 +227,13 @@ export function createRequestMetrics(
     },
   });
   const recordJwksFetch = options.countsJwksFetches === false ? () => undefined : createJwksFetchCounter(registry);
-  const issuedAge = new Histogram({
+  // Observed once per newly verified token (the cold path): batched like the request histograms.
+  const observeIssuedAge = createBatchedHistogram(registry, {
     name: "entra_gateway_token_issued_age_seconds",
     help: "now - iat of each newly verified token (clock-skew telemetry; negative: the token is from the future)",
     buckets: [-300, -60, -10, -1, 0, 1, 10, 60, 300, 900, 1800, 3600, 7200, 86400],
-    registers,
-  });
+    labelNames: [],
+  })();
 
   // Scrape-time views of state the gateway keeps anyway.
   new Gauge({
@@ -412,7 +413,7 @@ export function createRequestMetrics(
     },
     recordJwksFetch,
     recordIssuedAge(_tenantId: string, ageSec: number): void {
-      issuedAge.observe(ageSec);
+      observeIssuedAge(ageSec);
     },
     attach(s) {
       sources = { authenticator: s.authenticator, upstream: s.upstream };
