@@ -19,10 +19,6 @@
  */
 import { resolve } from "node:path";
 import { type CliIo, USAGE_EXIT_CODE } from "./command-line.js";
-import { analyzeCommand } from "./commands/analyze.js";
-import { checkConfigCommand } from "./commands/check-config.js";
-import { explainTokenCommand } from "./commands/explain-token.js";
-import { serveCommand } from "./commands/serve.js";
 
 const USAGE = `usage:
   entra-gateway serve --config FILE [--workers N] [--state-dir DIR] [--no-watch] [--log-level LEVEL]
@@ -42,15 +38,16 @@ const USAGE = `usage:
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  // Each command is loaded when it is run: a usage error or `check-config` does not load the server.
   switch (command) {
     case "serve":
-      return serveCommand(rest, io);
+      return (await import("./commands/serve.js")).serveCommand(rest, io);
     case "check-config":
-      return checkConfigCommand(rest, io);
+      return (await import("./commands/check-config.js")).checkConfigCommand(rest, io);
     case "explain-token":
-      return explainTokenCommand(rest, io);
+      return (await import("./commands/explain-token.js")).explainTokenCommand(rest, io);
     case "analyze":
-      return analyzeCommand(rest, io);
+      return (await import("./commands/analyze.js")).analyzeCommand(rest, io);
     case "services": {
       const { runServicesCommand } = await import("./onboarding/services.js");
       const { adminApplyFromEnv } = await import("./onboarding/admin-apply.js");

@@ -13,7 +13,7 @@ import { LEGACY_APP_ID_URI, type SeedInput } from "../entra-simulator/seed.js";
 import { type EntraSimulator, type EntraSimulatorOptions, startEntraSimulator } from "../entra-simulator/server.js";
 import type { RunningGateway, StartGatewayOptions } from "../gateway/http/server.js";
 import type { GatewayService } from "../gateway/runtime/single-process.js";
-import { startGatewayService } from "../gateway/runtime/start.js";
+import { type GatewayServiceOptions, startGatewayService } from "../gateway/runtime/start.js";
 import { ensureTlsMaterial, type TlsMaterial } from "../lib/pki.js";
 import { type MpSimulator, type MpSimulatorOptions, startMpSimulator } from "../mp-simulator/server.js";
 
@@ -83,8 +83,9 @@ export interface StackOptions {
   readonly seed?: SeedInput;
   readonly entra?: Partial<Omit<EntraSimulatorOptions, "tls">>;
   readonly mp?: Partial<Omit<MpSimulatorOptions, "tls">>;
-  /** Extra gateway start options (clock, logger, ports). */
-  readonly gateway?: Partial<Omit<StartGatewayOptions, "config">>;
+  /** Extra gateway start options (clock, logger, ports, the console's sampling interval). */
+  readonly gateway?: Partial<Omit<StartGatewayOptions, "config">> &
+    Pick<GatewayServiceOptions, "consoleSampleIntervalMs">;
   /** Edits the generated gateway configuration (plain object) before it is written and validated. */
   readonly editGatewayConfig?: (raw: Record<string, unknown>) => void;
   /** Tenants (by domain name prefix) whose Entra authentication starts disabled; default `northwind`. */

@@ -1,7 +1,7 @@
 /**
- * vitest globalSetup of the integration project: starts the one build of the gateway the process tests run
- * (`serve` as a child process) and lets the tests run meanwhile; `builtGatewayMain()` waits for its report.
- * A run that ends before the build does stops it.
+ * vitest globalSetup of the integration project: starts `npm run build` (incremental: a built tree is only
+ * checked) for the process tests, which run the compiled gateway (`serve` as a child process), and lets the
+ * tests run meanwhile; `builtGatewayMain()` waits for its report. A run that ends before the build does stops it.
  */
 import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -35,9 +35,6 @@ export const EMULATOR_VARIANTS = [2, 3] as const;
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-/** Where the compiled gateway goes; kept between runs so the incremental build has nothing to do when nothing changed. */
-const BUILD_DIR = join(ROOT, "node_modules", ".cache", "entra-gateway-test-build");
-
 /** The pool folder of this run, or undefined outside a run that made one. */
 export function poolDir(): string | undefined {
   const dir = process.env[POOL_ENV];
@@ -135,37 +132,32 @@ export async function pooledEmulatorKeys(
 /** Names the file the run's build reports to (JSON: `{ ok, main, output }`). */
 export const BUILD_ENV = "ENTRA_GATEWAY_TEST_BUILD";
 
-/** The compiled gateway's entry point. */
-export const BUILT_MAIN = join(BUILD_DIR, "dist", "gateway", "main.js");
+/** The compiled gateway's entry point: `npm run build`'s, in `dist/`. */
+export const BUILT_MAIN = join(ROOT, "dist", "gateway", "main.js");
+
+/** `npm run build`'s incremental state (package.json `scripts.build`). */
+const BUILD_INFO = join(ROOT, "dist", ".tsbuildinfo");
 
 /**
- * Compiles `gateway/` with tsc into a private folder (production runs compiled JavaScript), incrementally:
- * a run where nothing changed only checks. Resolves with tsc's output; type errors elsewhere do not stop
- * emit, only a missing `main.js` is a failure.
+ * Runs `npm run build` (tsc over `tsconfig.build.json` into `dist/`, incrementally): the tests start the same
+ * compiled gateway `npm start` and the image run, and a tree that is already built (CI builds before it tests)
+ * is only checked, not compiled a second time. Resolves with tsc's output; type errors do not stop emit, only a
+ * missing `main.js` is a failure.
  */
 export async function compileGateway(signal?: AbortSignal): Promise<{ ok: boolean; output: string }> {
-  await mkdir(BUILD_DIR, { recursive: true });
   // tsc's incremental state does not look at the outputs: without them, start from scratch.
-  if (!existsSync(BUILT_MAIN)) await rm(join(BUILD_DIR, "tsbuildinfo"), { force: true });
-  const tsconfig = join(BUILD_DIR, "tsconfig.json");
-  await writeFile(
-    tsconfig,
-    JSON.stringify({
-      extends: join(ROOT, "tsconfig.json"),
-      compilerOptions: {
-        noEmit: false,
-        sourceMap: false,
-        incremental: true,
-        tsBuildInfoFile: join(BUILD_DIR, "tsbuildinfo"),
-        outDir: join(BUILD_DIR, "dist"),
-        rootDir: ROOT,
-      },
-      include: [join(ROOT, "gateway")],
-    }),
-  );
+  if (!existsSync(BUILT_MAIN)) await rm(BUILD_INFO, { force: true });
+  // The command of package.json's `build` script, run with this Node and without npm in between.
   const output = await promisify(execFile)(
     process.execPath,
-    [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", tsconfig],
+    [
+      join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      join(ROOT, "tsconfig.build.json"),
+      "--incremental",
+      "--tsBuildInfoFile",
+      BUILD_INFO,
+    ],
     { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, ...(signal === undefined ? {} : { signal }) },
   ).then(
     (r) => r.stdout,

@@ -12,7 +12,6 @@ import {
   usageError,
 } from "../command-line.js";
 import { createLogger } from "../observability/logger.js";
-import { serve } from "../runtime/start.js";
 import { configFileArgument } from "./config-file.js";
 
 const SERVE: CommandSpec = {
@@ -62,6 +61,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   }
   const logger = createLogger({ level: stringOption(parsed.values, "log-level") ?? io.env.LOG_LEVEL ?? "info" });
   try {
+    // The server is loaded once the command line is known to be good: a usage error answers at once.
+    const { serve } = await import("../runtime/start.js");
     return await serve({
       configPath: resolve(file),
       workers,

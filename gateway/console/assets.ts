@@ -39,7 +39,9 @@ export const CONSOLE_SCRIPT = `"use strict";
       busy = false;
     }
   };
-  window.setInterval(poll, 5000);
+  // As often as the server samples its traffic (the page says how often; 5 s unless configured otherwise).
+  const every = Number(document.querySelector('meta[name="refresh-ms"]')?.getAttribute("content"));
+  window.setInterval(poll, Number.isFinite(every) && every >= 100 ? every : 5000);
 })();
 `;
 

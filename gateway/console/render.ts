@@ -56,7 +56,12 @@ export interface DashboardData {
   readonly refusals: readonly Refusal[];
   readonly flash: Flash | undefined;
   readonly analyzerAvailable: boolean;
+  /** How often the page polls `/console/live`, in ms; default {@link DEFAULT_REFRESH_MS}. */
+  readonly refreshMs?: number;
 }
+
+/** The page's default poll interval, the same as the traffic sampler's default. */
+export const DEFAULT_REFRESH_MS = 5_000;
 
 const CLOUDS: Readonly<Record<string, string>> = {
   AzurePublicCloud: "Public",
@@ -103,8 +108,11 @@ function actionForm(action: string, label: string, csrf: string, confirm: string
   )}<button type="submit">${label}</button></form>`;
 }
 
-/** The page frame: one stylesheet, one script, both from the gateway. */
-export function page(title: string, body: SafeHtml, csrf?: string): string {
+/**
+ * The page frame: one stylesheet, one script, both from the gateway. A signed-in page names its CSRF token
+ * and how often its script polls `/console/live` (`refreshMs`).
+ */
+export function page(title: string, body: SafeHtml, csrf?: string, refreshMs = DEFAULT_REFRESH_MS): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -112,6 +120,7 @@ export function page(title: string, body: SafeHtml, csrf?: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 ${csrf === undefined ? "" : html`<meta name="csrf-token" content="${csrf}">`}
+${csrf === undefined ? "" : html`<meta name="refresh-ms" content="${String(refreshMs)}">`}
 <title>${title}</title>
 <link rel="stylesheet" href="/console/assets/console.css">
 <script src="/console/assets/console.js" defer></script>
@@ -390,6 +399,7 @@ ${actionForm("/console/config/reload", "Reload configuration", csrf, "Re-read th
 </section>
 </main>`,
     csrf,
+    data.refreshMs,
   );
 }
 

@@ -185,6 +185,11 @@ export interface TrafficSamplerOptions {
   readonly now?: () => number;
   /** Told when a scrape fails (the sampler keeps going). */
   readonly onError?: (err: Error) => void;
+  /**
+   * Settles when what is sampled is up (a cluster's workers listen): one sample is taken then, the baseline
+   * the first interval is measured from, so the view has an interval one `intervalMs` later instead of two.
+   */
+  readonly baseline?: PromiseLike<unknown>;
 }
 
 /** A running sampler. */
@@ -197,7 +202,7 @@ export interface TrafficSampler {
 }
 
 /**
- * Samples the metrics every `intervalMs` (the first time one interval after start) into a ring of `windowMs / intervalMs + 1` samples. The timer does not
+ * Samples the metrics every `intervalMs` (the first time one interval after start, or when `baseline` settles) into a ring of `windowMs / intervalMs + 1` samples. The timer does not
  * keep the process alive.
  *
  * @example
@@ -227,13 +232,23 @@ export function startTrafficSampler(options: TrafficSamplerOptions): TrafficSamp
       });
     return inFlight;
   };
-  // The first sample one interval after start, not at once: a cluster's workers are still starting then, and
-  // the aggregation would time out waiting for them.
+  // The first timed sample one interval after start, not at once: a cluster's workers are still starting
+  // then, and the aggregation would time out waiting for them; `baseline` says when they are up.
   const timer = setInterval(() => void sample(), intervalMs);
   timer.unref();
+  let stopped = false;
+  void options.baseline?.then(
+    () => {
+      if (!stopped && ring.length === 0) void sample();
+    },
+    () => undefined,
+  );
   return {
     view: () => trafficView(ring, windowMs),
     sample,
-    stop: () => clearInterval(timer),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
   };
 }

@@ -52,8 +52,10 @@ export interface ConsoleDeps {
   readonly logger: Logger;
   /** Counts sign-ins (`entra_gateway_admin_requests_total{action="console.sign_in"}`) and analyzer runs. */
   readonly metrics?: ControlMetrics | undefined;
-  /** Between live traffic samples; default 5 s. */
-  readonly sampleIntervalMs?: number;
+  /** Between live traffic samples, and between the page's polls of `/console/live`; default 5 s. */
+  readonly sampleIntervalMs?: number | undefined;
+  /** Settles when the serving process(es) listen: the traffic's first sample is taken then. */
+  readonly serving?: PromiseLike<unknown> | undefined;
 }
 
 /** The Content-Security-Policy of every console answer: the gateway's own script and styles, nothing else. */
@@ -98,6 +100,7 @@ export async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Pr
   const traffic = startTrafficSampler({
     read: deps.metricsText,
     ...(deps.sampleIntervalMs === undefined ? {} : { intervalMs: deps.sampleIntervalMs }),
+    ...(deps.serving === undefined ? {} : { baseline: deps.serving }),
     onError: (err) => log.warn({ err: err.message }, "console: metrics sample failed"),
   });
   app.addHook("onClose", async () => traffic.stop());
@@ -226,6 +229,7 @@ export async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Pr
       traffic: traffic.view(),
       refusals,
       analyzerAvailable: deps.analyze !== undefined,
+      ...(deps.sampleIntervalMs === undefined ? {} : { refreshMs: deps.sampleIntervalMs }),
     };
   };
 

@@ -49,6 +49,8 @@ export interface ControlPlaneOptions {
   readonly exposition: { readonly contentType: string; render(): Promise<string> };
   /** The main listener's URL once it listens (the console's connection analyzer goes through it). */
   readonly gatewayUrl: Promise<string>;
+  /** Between the console's live traffic samples and its page's polls; default 5 s (tests shorten it). */
+  readonly consoleSampleIntervalMs?: number | undefined;
 }
 
 /** A running control plane. */
@@ -162,6 +164,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             certificate: config.listen.cert,
             logger,
           }),
+          sampleIntervalMs: options.consoleSampleIntervalMs,
+          serving: options.gatewayUrl,
         },
       });
       const a = admin;

@@ -31,6 +31,8 @@ export interface SingleProcessSettings extends Omit<StartGatewayOptions, "config
   /** Reload on SIGHUP; default false (a library must not take over process signals unasked). */
   readonly reloadOnSighup?: boolean;
   readonly validateOptions?: ValidateOptions;
+  /** Between the console's live traffic samples and its page's polls; default 5 s (tests shorten it). */
+  readonly consoleSampleIntervalMs?: number;
 }
 
 /** A running gateway service. */
@@ -71,6 +73,7 @@ export async function startSingleProcess(
     watch,
     reloadOnSighup,
     validateOptions,
+    consoleSampleIntervalMs,
     ...gatewayOptions
   } = settings;
   const gateway = await startGateway({
@@ -106,6 +109,7 @@ export async function startSingleProcess(
     controlMetrics,
     exposition: { contentType: registry.contentType, render: () => registry.metrics() },
     gatewayUrl: Promise.resolve(gateway.url),
+    consoleSampleIntervalMs,
   }).catch(async (err: unknown) => {
     await gateway.stop().catch(() => undefined);
     throw err;

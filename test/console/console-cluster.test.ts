@@ -3,34 +3,23 @@
  * primary's console (each worker keeps its own ring and answers the primary's `eg:refusals`), and the live
  * traffic is sampled from the primary's aggregation of every worker's metrics.
  */
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import { buildCli, eventually, postOnNewConnection, type ServedGateway, serveCli } from "../operations/helpers.js";
+import type { StackHarness } from "../gateway-http/stack-harness.js";
+import { eventually, postOnNewConnection, type ServedGateway } from "../operations/helpers.js";
+import { type StackGateway, serveStackGateway } from "../operations/stack-gateway.js";
 import { consoleClient } from "./console-client.js";
 
+let s: StackGateway;
 let h: StackHarness;
 let gw: ServedGateway;
-let dir: string;
 let client: ReturnType<typeof consoleClient>;
 
 beforeAll(async () => {
-  const [harness, main] = await Promise.all([startStackHarness(), buildCli()]);
-  h = harness;
-  dir = await mkdtemp(join(tmpdir(), "entra-console-cluster-"));
-  const configFile = join(dir, "gateway.yaml");
-  await copyFile(h.stack.gatewayConfigFile, configFile);
-  gw = await serveCli(main, ["--config", configFile, "--workers", "2", "--state-dir", join(dir, "state")]);
-  const key = (await readFile(join(dir, "state", "admin.key"), "utf8")).trim();
-  client = consoleClient(gw.adminUrl, key, h.dispatcher);
+  s = await serveStackGateway({ workers: 2 });
+  ({ h, gw } = s);
+  client = consoleClient(gw.adminUrl, await s.adminKey(), h.dispatcher);
 }, 120_000);
-afterAll(async () => {
-  await gw?.stop();
-  await h?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => s?.close());
 
 describe("the console with --workers 2", () => {
   it("when both workers refuse requests, then the console lists the refusals of both and their reason in the live traffic", async () => {
@@ -51,7 +40,8 @@ describe("the console with --workers 2", () => {
 
     const { cookie } = await client.signIn();
     const live = await eventually(async () => {
-      // Traffic goes on while the console's sampler (every 5 s) takes its samples.
+      // Traffic goes on while the console's sampler takes its samples (a baseline when the workers listen, then
+      // every 5 s).
       const forged = h.stack.entra.mint({ tenantId: fabrikam.id, claims: { aud: "api://someone-else" } });
       expect(await postOnNewConnection(gw.url, h.stack.tls.ca.cert, forged)).toBe(401);
       const answer = await client.call("GET", "/console/live", { cookie });

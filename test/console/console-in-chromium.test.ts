@@ -43,6 +43,9 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
 
   beforeAll(async () => {
     h = await startStackHarness({
+      // The console samples its traffic and the page polls every 250 ms instead of 5 s: what the tests wait for
+      // (a refusal in the list, the charts drawn) arrives within a fraction of a second.
+      gateway: { consoleSampleIntervalMs: 250 },
       // One web app secret near its expiry, so the table has one to highlight.
       editGatewayConfig: (raw) => {
         const services = raw.azureServices as { tenant: { name: string }; webApp: { secretExpiry?: string } }[];
@@ -112,6 +115,8 @@ describe.skipIf(executablePath === undefined)("the console in Chromium", () => {
       path: "/console",
     });
     expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000 + 3000);
+    // The page polls as often as the stack's start options say the console samples.
+    expect(await page.locator('meta[name="refresh-ms"]').getAttribute("content")).toBe("250");
     const tenants = h.stack.description.tenants;
     expect(tenants).toHaveLength(4);
     for (const t of tenants) {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient, eventually, postOnNewConnection } from "../operations/helpers.js";
-import { type StackGateway, serveStackGateway } from "./drill-kit.js";
+import { type StackGateway, serveStackGateway } from "../operations/stack-gateway.js";
 
 const NOBODY = 65_534;
 const asRoot = process.getuid?.() === 0;

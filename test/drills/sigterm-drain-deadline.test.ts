@@ -7,7 +7,10 @@ import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FaultGateway, rawTls, readUntilClosed, serveFaultGateway } from "./drill-kit.js";
 
-const DRAIN_MS = 3_000;
+/** The drain deadline; the download lasts well under it, the half-sent request would outlast it forever. */
+const DRAIN_MS = 2_000;
+/** How long the upstream spreads the download over: in flight at SIGTERM, done well before the deadline. */
+const DOWNLOAD_MS = 800;
 let f: FaultGateway | undefined;
 afterEach(async () => {
   await f?.close();
@@ -24,7 +27,7 @@ describe.each([1, 2])("SIGTERM with --workers %i", (workers) => {
     half.write("GET /never HTTP/1.1\r\nHost: gateway\r\nX-Half: ");
 
     const BYTES = 2_000_000;
-    const download = await request(`${gateway.gw.url}/download?bytes=${BYTES}&ms=1500`, {
+    const download = await request(`${gateway.gw.url}/download?bytes=${BYTES}&ms=${DOWNLOAD_MS}`, {
       dispatcher: gateway.dispatcher,
     });
     expect(download.statusCode).toBe(200);

@@ -8,10 +8,11 @@ import type { TLSSocket } from "node:tls";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, metricValue } from "../operations/helpers.js";
-import { percentile, rawTls, readUntilClosed, type StackGateway, serveStackGateway } from "./drill-kit.js";
+import { type StackGateway, serveStackGateway } from "../operations/stack-gateway.js";
+import { percentile, rawTls, readUntilClosed } from "./drill-kit.js";
 
 const SLOW_CLIENTS = 300;
-const BODY_TIMEOUT_MS = 4_000;
+const BODY_TIMEOUT_MS = 2_000;
 
 let s: StackGateway;
 beforeAll(async () => {

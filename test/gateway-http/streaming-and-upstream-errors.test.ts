@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pino } from "pino";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { formatProblems, validateConfig } from "../../gateway/config/validate.js";
@@ -140,13 +140,16 @@ describe("streaming", () => {
 
   it("when a declared body exceeds the listener's limit, then 413 before anything reaches the MP", async () => {
     const gw = await gatewayWithUpstream(h.stack.mp.url, () => {});
+    // A client of its own, closed before the gateway stops: the request it gave up on leaves its connection
+    // open (the gateway still expects the declared body), and the drain would wait for it.
+    const client = new Agent({ connect: { ca: h.stack.tls.ca.cert } });
     try {
       const before = h.stack.mp.audit.counts().requests;
       const token = await h.deviceToken(h.tenant("contoso"), 12);
       const limit = gw.authenticator.config.listen.bodyLimitBytes;
       const res = await request(`${gw.url}/CCM_Incoming/x`, {
         method: "POST",
-        dispatcher: h.dispatcher,
+        dispatcher: client,
         headers: { authorization: `Bearer ${token}`, "content-length": String(limit + 1) },
         body: "x",
       }).catch((err: Error) => err);
@@ -156,6 +159,7 @@ describe("streaming", () => {
       }
       expect(h.stack.mp.audit.counts().requests).toBe(before);
     } finally {
+      await client.destroy();
       await gw.stop();
     }
   });

@@ -13,6 +13,18 @@ import {
 import type { RequestOutcome } from "../../gateway/http/proxy-route.js";
 import { createRequestMetrics } from "../../gateway/observability/metrics.js";
 
+/** Metrics text whose request counter grows by 10 at every read. */
+function growingCounter(): { read: () => Promise<string>; reads: () => number } {
+  let reads = 0;
+  return {
+    read: async () => {
+      reads += 1;
+      return `entra_gateway_requests_total{outcome="proxied",reason="none",tenant="t"} ${reads * 10}\n`;
+    },
+    reads: () => reads,
+  };
+}
+
 const proxied = (authSeconds: number, upstreamSeconds: number): RequestOutcome => ({
   outcome: "proxied",
   reason: undefined,
@@ -89,12 +101,9 @@ describe("live traffic from the metrics text", () => {
 
   it("when more samples than the window holds are taken, then the oldest go", async () => {
     let clock = 0;
-    let n = 0;
+    const counter = growingCounter();
     const traffic = startTrafficSampler({
-      read: async () => {
-        n += 10;
-        return `entra_gateway_requests_total{outcome="proxied",reason="none",tenant="t"} ${n}\n`;
-      },
+      read: counter.read,
       now: () => clock,
       intervalMs: 1_000,
       windowMs: 5_000,
@@ -107,5 +116,32 @@ describe("live traffic from the metrics text", () => {
     // 5 s window at 1 s: 6 samples, 5 intervals.
     expect(traffic.view().points).toHaveLength(5);
     expect(traffic.view().points.every((p) => p.requestsPerSec === 10)).toBe(true);
+  });
+
+  it("when what is sampled comes up, then a baseline sample is taken at once and the next sample draws the first interval", async () => {
+    let clock = 0;
+    const counter = growingCounter();
+    let up: () => void = () => undefined;
+    const serving = new Promise<void>((resolve) => {
+      up = resolve;
+    });
+    const traffic = startTrafficSampler({
+      read: counter.read,
+      now: () => clock,
+      intervalMs: 60_000,
+      baseline: serving,
+    });
+    try {
+      // Nothing is read before the serving processes are up.
+      await Promise.resolve();
+      expect(counter.reads()).toBe(0);
+      up();
+      await expect.poll(() => counter.reads()).toBe(1);
+      clock += 60_000;
+      await traffic.sample();
+      expect(traffic.view().points).toEqual([expect.objectContaining({ requestsPerSec: 10 / 60 })]);
+    } finally {
+      traffic.stop();
+    }
   });
 });

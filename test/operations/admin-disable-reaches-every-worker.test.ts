@@ -1,46 +1,29 @@
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import {
-  adminClient,
-  buildCli,
-  eventually,
-  metricValue,
-  postOnNewConnection,
-  type ServedGateway,
-  serveCli,
-} from "./helpers.js";
+import type { StackHarness } from "../gateway-http/stack-harness.js";
+import { adminClient, eventually, metricValue, postOnNewConnection, type ServedGateway } from "./helpers.js";
+import { type StackGateway, serveStackGateway } from "./stack-gateway.js";
 
+let s: StackGateway;
 let h: StackHarness;
 let gw: ServedGateway;
-let dir: string;
 let configFile: string;
 let adminKey: string;
 let token: string;
 let tenantId: string;
 
 beforeAll(async () => {
-  const [harness, main] = await Promise.all([startStackHarness(), buildCli()]);
-  h = harness;
-  dir = await mkdtemp(join(tmpdir(), "entra-ops-cluster-"));
   // The stack's own configuration (emulator keys, MP with mTLS), served by a 2-worker cluster.
-  configFile = join(dir, "gateway.yaml");
-  await copyFile(h.stack.gatewayConfigFile, configFile);
-  gw = await serveCli(main, ["--config", configFile, "--workers", "2", "--state-dir", join(dir, "state")]);
-  adminKey = (await readFile(join(dir, "state", "admin.key"), "utf8")).trim();
+  s = await serveStackGateway({ workers: 2 });
+  ({ h, gw, configFile } = s);
+  adminKey = await s.adminKey();
   const contoso = h.tenant("contoso");
   tenantId = contoso.id;
   token = await h.userToken(contoso, 1);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await h?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, 120_000);
+afterAll(() => s?.close());
 
 /** One request on a new connection, so the cluster's round-robin spreads them over the workers. */
 const fresh = () => postOnNewConnection(gw.url, h.stack.tls.ca.cert, token);

@@ -75,12 +75,19 @@ async function runtimeImports(): Promise<{ packages: Map<string, string[]>; outs
   return { packages: found, outside };
 }
 
+let scanned: ReturnType<typeof runtimeImports> | undefined;
+/** {@link runtimeImports}, scanned once for both tests (the sources do not change during a run). */
+const scan = () => {
+  scanned ??= runtimeImports();
+  return scanned;
+};
+
 describe("the production image's packages", () => {
   it("when gateway/ is compiled, then the packages it imports are exactly package.json dependencies", async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
-    const imported = (await runtimeImports()).packages;
+    const imported = (await scan()).packages;
     expect(imported.size).toBeGreaterThan(5); // the scan sees imports at all
     const missing = [...imported.keys()].filter((name) => !(name in pkg.dependencies));
     const unused = Object.keys(pkg.dependencies).filter((name) => !imported.has(name));
@@ -98,7 +105,7 @@ describe("the production image's packages", () => {
     expect(stage("deps")).toMatch(/npm ci --omit=dev/);
     const gateway = stage("gateway");
     expect(gateway).toMatch(/COPY --from=deps \/app\/node_modules/);
-    const { outside } = await runtimeImports();
+    const { outside } = await scan();
     const copies = [...outside].sort().map((path) => `COPY --from=build /src/dist/${path.replace(/\.ts$/, ".js")}`);
     expect(gateway.match(/COPY --from=build \S+/g)).toEqual(["COPY --from=build /src/dist/gateway", ...copies]);
   });

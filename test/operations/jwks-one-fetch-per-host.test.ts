@@ -4,39 +4,21 @@
  * becomes one shared refresh. Counted at the source: the emulator's JWKS requests per tenant (`/_sim/stats`).
  */
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StackHarness, startStackHarness } from "../gateway-http/stack-harness.js";
-import {
-  buildCli,
-  call,
-  eventually,
-  metricValue,
-  postOnNewConnection,
-  type ServedGateway,
-  serveCli,
-} from "./helpers.js";
+import type { StackHarness } from "../gateway-http/stack-harness.js";
+import { call, eventually, metricValue, postOnNewConnection, type ServedGateway } from "./helpers.js";
+import { type StackGateway, serveStackGateway } from "./stack-gateway.js";
 
+let s: StackGateway;
 let h: StackHarness;
 let gw: ServedGateway;
-let dir: string;
 
 beforeAll(async () => {
-  const [harness, main] = await Promise.all([startStackHarness(), buildCli()]);
-  h = harness;
-  dir = await mkdtemp(join(tmpdir(), "entra-ops-jwks-host-"));
   // The stack's own configuration (emulator keys, MP with mTLS), served by a 2-worker cluster.
-  const configFile = join(dir, "gateway.yaml");
-  await copyFile(h.stack.gatewayConfigFile, configFile);
-  gw = await serveCli(main, ["--config", configFile, "--workers", "2", "--state-dir", join(dir, "state")]);
-});
-afterAll(async () => {
-  await gw?.stop();
-  await h?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+  s = await serveStackGateway({ workers: 2 });
+  ({ h, gw } = s);
+}, 120_000);
+afterAll(() => s?.close());
 
 /** Requests, each on a connection of its own so the cluster spreads them over both workers. */
 async function flood(count: number, token: () => string): Promise<number[]> {
