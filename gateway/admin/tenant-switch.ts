@@ -126,7 +126,7 @@ export async function openTenantSwitch(
   if (shared === undefined && stateDir === undefined) {
     logger.warn("no state directory: runtime tenant state (admin disable/enable) is kept in memory only");
   }
-  const store = openTenantStateStore(shared, stateDir);
+  const store = await openTenantStateStore(shared, stateDir);
   if (shared !== undefined) logger.info({ store: store.where }, "runtime tenant state shared through Redis");
   return createTenantSwitch(store, logger);
 }

@@ -6,7 +6,7 @@
  * `analyze` command runs them with `--user` or `--device`.
  */
 import type { Logger } from "pino";
-import { type AnalyzerReport, analyzeConnection, resolveAnalyzerTenant } from "../analyzer/analyze.js";
+import type { AnalyzerReport } from "../analyzer/analyze.js";
 import type { GatewayConfig } from "../config/types.js";
 
 export type { AnalyzerReport, AnalyzerStage } from "../analyzer/analyze.js";
@@ -27,6 +27,8 @@ export function createConsoleAnalyzer(options: {
   readonly logger?: Logger;
 }): ConsoleAnalyzer {
   return async (tenantId) => {
+    // Loaded on first use: the analyzer brings msal-node, which no serving process needs otherwise.
+    const { analyzeConnection, resolveAnalyzerTenant } = await import("../analyzer/analyze.js");
     const config = options.config();
     const target = resolveAnalyzerTenant(config, tenantId);
     if ("error" in target) throw new Error(target.error);

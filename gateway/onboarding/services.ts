@@ -432,7 +432,7 @@ async function setAuthentication(
       return 0;
     }
   }
-  const store = openStateStore(ctx, stateDir);
+  const store = await openStateStore(ctx, stateDir);
   if (store === undefined) return 1;
   try {
     await store.set(service.tenant.id, { disabled, by: cliActor(ctx), at: new Date(ctx.now()).toISOString() });
@@ -466,7 +466,7 @@ async function setAuthentication(
  * for incidents), but not when it names a shared store: its connection cannot be taken from a broken file, and
  * writing the state directory instead would change nothing any gateway reads.
  */
-function openStateStore(ctx: CommandContext, stateDir: string): TenantStateStore | undefined {
+async function openStateStore(ctx: CommandContext, stateDir: string): Promise<TenantStateStore | undefined> {
   const loaded = loadConfigFileSync(ctx.configPath, ctx.validateOptions);
   if (loaded.ok) return openTenantStateStore(loaded.config.sharedState, stateDir);
   if (namesSharedState(ctx.configPath)) {

@@ -4,7 +4,6 @@
  * state directory's file, else memory (a library use without either).
  */
 import type { SharedState } from "../config/types.js";
-import { createRedisTenantStateStore } from "./redis-tenant-state.js";
 import { createFileTenantStateStore, createMemoryTenantStateStore, type TenantStateStore } from "./tenant-state.js";
 
 /**
@@ -13,8 +12,13 @@ import { createFileTenantStateStore, createMemoryTenantStateStore, type TenantSt
  * @param shared the resolved `sharedState` section, when configured
  * @param stateDir the state directory (`serve --state-dir`), when there is one
  */
-export function openTenantStateStore(shared: SharedState | undefined, stateDir: string | undefined): TenantStateStore {
+export async function openTenantStateStore(
+  shared: SharedState | undefined,
+  stateDir: string | undefined,
+): Promise<TenantStateStore> {
   if (shared !== undefined) {
+    // Loaded only when configured: a gateway without shared state never loads the Redis client.
+    const { createRedisTenantStateStore } = await import("./redis-tenant-state.js");
     return createRedisTenantStateStore({
       url: shared.redisUrl,
       // Revealed here only: the one consumer of the password is the connection.
