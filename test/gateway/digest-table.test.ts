@@ -34,7 +34,7 @@ describe("digest table", () => {
         const n = Math.floor(next() * limit * 3);
         const r = next();
         const slot = table.find(digests[n]!);
-        if ((slot >= 0) !== slotOf.has(n) || (slot >= 0 && slot !== slotOf.get(n))) {
+        if (slot >= 0 !== slotOf.has(n) || (slot >= 0 && slot !== slotOf.get(n))) {
           mismatch = `step ${step}: ${n} found in slot ${slot}, expected ${slotOf.get(n)}`;
           break;
         }
