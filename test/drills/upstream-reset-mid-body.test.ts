@@ -30,8 +30,10 @@ describe("upstream reset mid-body", () => {
     expect(count(after, { reason: "upstream_aborted" }) - count(before, { reason: "upstream_aborted" })).toBe(1);
     // Counted once in all: no "proxied" for the same request.
     expect(count(after, {}) - count(before, {})).toBe(1);
-    const lines = f.gw.lines.filter((l) => l.msg === "request" && String(l.path).endsWith("/reset"));
-    expect(lines.map((l) => [l.status, l.reason])).toEqual([[502, "upstream_aborted"]]);
+    // The log line comes over the child's stdout, which may arrive after the answer and the scrape.
+    const lines = () => f.gw.lines.filter((l) => l.msg === "request" && String(l.path).endsWith("/reset"));
+    await expect.poll(() => lines().length).toBeGreaterThan(0);
+    expect(lines().map((l) => [l.status, l.reason])).toEqual([[502, "upstream_aborted"]]);
   });
 
   it("when a large streamed answer is reset mid-way, then the client's body breaks off and it is counted as an upstream error, not a 200", async () => {
