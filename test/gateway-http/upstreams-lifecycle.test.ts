@@ -2,7 +2,8 @@
  * The pools of the management points a CMG ID maps to belong to the same set as the configured upstream's,
  * so the drain deadline's `destroy()` reaches them too: a download from a second MP that never ends is cut,
  * not left holding the process (regression: those pools were once made inside the proxy route, outside the
- * server's shutdown).
+ * server's shutdown). And the leg reads the MP's header fields safely: a field named `__proto__` is dropped, never
+ * taken for the object's prototype (which would fail the exchange).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -57,5 +58,28 @@ describe("createUpstreams", () => {
     );
     await set.destroy();
     expect(await read).toBe("cut");
+  });
+
+  it("when the MP's answer has a field named __proto__, then it is dropped and the answer still goes through", async () => {
+    const odd = createServer((_req, res) => {
+      res.setHeader("__proto__", "x");
+      res.setHeader("x-kept", "yes");
+      res.end("fine");
+    });
+    const url = await listen(odd);
+    try {
+      const result = check({ upstream: { url } });
+      if (!result.ok) throw new Error(result.problems.join("\n"));
+      const set = createUpstreams(result.config.upstream);
+      const res = await set.forward({ method: "GET", path: "/", headers: {}, body: null, bufferUpTo: 1024 });
+      expect(res.status).toBe(200);
+      expect(await text(res.body)).toBe("fine");
+      expect(res.headers["x-kept"]).toBe("yes");
+      expect(Object.hasOwn(res.headers, "__proto__")).toBe(false);
+      await set.close();
+    } finally {
+      odd.closeAllConnections();
+      await new Promise((r) => odd.close(r));
+    }
   });
 });
