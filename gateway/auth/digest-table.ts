@@ -12,7 +12,7 @@
  */
 
 /** Bytes of a digest (SHA-256). */
-export const DIGEST_BYTES = 32;
+const DIGEST_BYTES = 32;
 const WORDS = DIGEST_BYTES / 4;
 /** Slots allocated at first; doubled as entries arrive, up to the limit. */
 const INITIAL_SLOTS = 1024;
@@ -45,22 +45,14 @@ export class DigestTable {
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`DigestTable: limit must be ≥ 1 (got ${limit})`);
     this.limit = limit;
-    const slots = Math.min(limit, INITIAL_SLOTS);
-    this.#words = new Int32Array(slots * WORDS);
-    this.#prev = new Int32Array(slots);
-    this.#next = new Int32Array(slots);
-    this.#index = new Int32Array(powerOfTwoAtLeast(slots * 2));
-    this.#mask = this.#index.length - 1;
+    this.#words = this.#prev = this.#next = this.#index = new Int32Array(0);
+    this.#mask = 0;
+    this.clear();
   }
 
   /** Entries held. */
   get size(): number {
     return this.#size;
-  }
-
-  /** Bytes of the typed arrays allocated now (the digests, links and index). */
-  get allocatedBytes(): number {
-    return this.#words.byteLength + this.#prev.byteLength + this.#next.byteLength + this.#index.byteLength;
   }
 
   /** The slot of `digest`, or -1. Does not change its recency. */
@@ -131,7 +123,7 @@ export class DigestTable {
     this.#size -= 1;
   }
 
-  /** Removes every entry and gives back the memory beyond the first slots. */
+  /** Removes every entry and gives back the memory beyond the first slots (also the initial state). */
   clear(): void {
     const slots = Math.min(this.limit, INITIAL_SLOTS);
     this.#words = new Int32Array(slots * WORDS);
